@@ -1,0 +1,89 @@
+// buildApp wires the gateway in pipeline order and never listens: server.ts does, and tests
+// build the real app around temporary folders.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { initResampler } from './audio/resample.js';
+import { SessionRegistry } from './capture/registry.js';
+import { repairInterruptedCaptures } from './capture/repair.js';
+import type { Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { openStore, type Store } from './store/db.js';
+import { registerMediaStream, MAX_MESSAGE_BYTES } from './twilio/media-stream.js';
+import { createSignatureChecker, noSignatureChecks, type SignatureChecker } from './twilio/signature.js';
+import { registerVoice } from './twilio/voice.js';
+
+export interface AppDeps {
+  logger?: Logger;
+}
+
+export interface Gateway {
+  config: Config;
+  store: Store;
+  registry: SessionRegistry;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway;
+  }
+}
+
+function signatureChecker(config: Config, log: Logger): SignatureChecker {
+  const { authToken, validateSignatures } = config.twilio;
+  if (validateSignatures && authToken) return createSignatureChecker(authToken, config.publicUrl);
+  log.warn(
+    'TWILIO_VALIDATE_SIGNATURES=false: Twilio signatures are NOT checked. Anyone who can reach ' +
+      'this gateway can post webhooks and open media streams. Use this only for local development.',
+  );
+  return noSignatureChecks;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const log = deps.logger ?? createLogger(config.logLevel);
+  fs.mkdirSync(config.recordingsDir, { recursive: true });
+  const store = await openStore({ databasePath: config.databasePath });
+  try {
+    await initResampler();
+    await repairInterruptedCaptures(store, config.recordingsDir, config.instanceId, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const tokenSecret =
+    config.streamTokenSecret ??
+    (await store.settings.getOrCreate('stream_token_secret', () => randomBytes(32).toString('base64url')));
+  const registry = new SessionRegistry({
+    recordingsDir: config.recordingsDir,
+    instanceId: config.instanceId,
+    capture: config.capture,
+    store,
+    log,
+  });
+  const signatures = signatureChecker(config, log);
+
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: true, bodyLimit: 1024 * 1024 });
+  app.decorate('gateway', { config, store, registry });
+  // Captures close with reason "shutdown" before the WebSocket plugin drops the sockets.
+  app.addHook('preClose', async () => registry.closeAll('shutdown'));
+  app.addHook('onClose', async () => {
+    await registry.closeAll('shutdown');
+    await store.close();
+  });
+  await app.register(formbody);
+  await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES * 4 } });
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await store.knex.raw('select 1');
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', store: 'unreachable' });
+    }
+    return { status: 'ok', instance_id: config.instanceId, active_streams: registry.size };
+  });
+  registerVoice(app, { config, store, signatures, tokenSecret });
+  registerMediaStream(app, { registry, signatures, tokenSecret, log });
+  return app;
+}

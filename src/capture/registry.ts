@@ -1,0 +1,117 @@
+// Every open capture of this process: opens sessions, records them in the store, flushes them on
+// a timer, finalises them on stop, socket close or shutdown.
+import type { Logger } from 'pino';
+import type { CaptureConfig } from '../config.js';
+import type { Store } from '../store/db.js';
+import type { StartMessage } from '../twilio/messages.js';
+import { CallSession, type SessionSummary } from './call-session.js';
+
+export interface RegistryOptions {
+  recordingsDir: string;
+  instanceId: string;
+  capture: CaptureConfig;
+  store: Store;
+  log: Logger;
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, CallSession>();
+  /** store writes still running, awaited on shutdown so nothing is left half-recorded */
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly o: RegistryOptions) {
+    this.timer = setInterval(() => this.tick(), Math.max(50, Math.floor(o.capture.flushMs / 2)));
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(streamSid: string): CallSession | undefined {
+    return this.sessions.get(streamSid);
+  }
+
+  /** Opens the files synchronously (so media that follows at once has somewhere to go) and
+   *  records the stream and its captures in the store in the background. */
+  open(start: StartMessage, log: Logger): CallSession {
+    if (this.sessions.has(start.streamSid)) throw new Error('stream is already being captured');
+    const session = new CallSession({
+      recordingsDir: this.o.recordingsDir,
+      callSid: start.callSid,
+      streamSid: start.streamSid,
+      jitterMs: this.o.capture.jitterMs,
+      flushMs: this.o.capture.flushMs,
+    });
+    this.sessions.set(start.streamSid, session);
+    const inserted = this.track(this.insertRows(start, session).catch((err: unknown) => {
+      log.error({ err }, 'could not record the stream in the store; capture files are still written');
+    }));
+    session.onClose((summary) => {
+      this.sessions.delete(start.streamSid);
+      this.track(inserted.then(() => this.finishRows(session, summary)).catch((err: unknown) => {
+        log.error({ err }, 'could not record the finished capture in the store');
+      }));
+    });
+    return session;
+  }
+
+  private async insertRows(start: StartMessage, session: CallSession): Promise<void> {
+    const { store, instanceId } = this.o;
+    await store.calls.ensure(start.callSid, start.accountSid);
+    await store.streams.insert({
+      streamSid: start.streamSid,
+      callSid: start.callSid,
+      accountSid: start.accountSid,
+      tracks: start.tracks,
+      instanceId,
+    });
+    await store.captures.insertMany(
+      session.files.map((f) => ({ ...f, streamSid: start.streamSid, callSid: start.callSid, instanceId })),
+    );
+  }
+
+  private async finishRows(session: CallSession, summary: SessionSummary): Promise<void> {
+    const { store } = this.o;
+    for (const row of await store.captures.listByStream(session.streamSid)) {
+      const stats = row.track ? summary.tracks[row.track] : null;
+      await store.captures.finish(row.id, {
+        state: 'complete',
+        samples: (summary.samples * row.sampleRate) / 8000,
+        durationS: summary.durationS,
+        stats: stats ? { ...stats } : null,
+      });
+    }
+    await store.streams.close(session.streamSid, {
+      state: 'closed',
+      endedAt: new Date().toISOString(),
+      closeReason: summary.reason,
+      events: session.events,
+    });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      try {
+        s.tick(now);
+      } catch (err) {
+        this.o.log.error({ err, streamSid: s.streamSid }, 'flushing a capture failed');
+      }
+    }
+  }
+
+  /** Shutdown: every open capture is finalised and recorded before the store closes. */
+  async closeAll(reason: string): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.close(reason)));
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}

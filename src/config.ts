@@ -1,0 +1,196 @@
+// The only reader of process.env. Everything is parsed once into a frozen Config; every bad or
+// missing variable is collected so the operator sees all of them in one startup error.
+import os from 'node:os';
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface TwilioConfig {
+  accountSid: string | undefined;
+  authToken: string | undefined;
+  apiBaseUrl: string;
+  apiKeySid: string | undefined;
+  apiKeySecret: string | undefined;
+  twimlAppSid: string | undefined;
+  callerId: string | undefined;
+  /** false only when TWILIO_VALIDATE_SIGNATURES=false: local development */
+  validateSignatures: boolean;
+}
+
+export interface CaptureConfig {
+  /** how long a track waits for late or reordered frames before committing audio to disk */
+  jitterMs: number;
+  /** buffered audio is written and WAV headers patched at least this often */
+  flushMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** external base URL, no trailing slash; Twilio signs requests against it */
+  publicUrl: string;
+  recordingsDir: string;
+  databasePath: string;
+  instanceId: string;
+  logLevel: LogLevel;
+  twilio: TwilioConfig;
+  /** the Twilio Client identity that calls from the phone network are dialled to */
+  agentIdentity: string;
+  /** E.164 prefixes an agent may dial; empty means browser-placed calls are refused */
+  dialAllowedPrefixes: readonly string[];
+  /** HMAC key for per-call stream tokens; when unset one is generated and kept in the store */
+  streamTokenSecret: string | undefined;
+  capture: CaptureConfig;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** Collects problems instead of throwing at the first, so one error names them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(name: string): string | undefined {
+    const v = this.env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  url(name: string, fallback?: string): string | undefined {
+    const raw = this.str(name) ?? fallback;
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      if (u.search || u.hash) throw new Error('query');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL without query or fragment (got "${raw}")`);
+      return undefined;
+    }
+  }
+
+  matching(name: string, re: RegExp, what: string): string | undefined {
+    const v = this.str(name);
+    if (v !== undefined && !re.test(v)) this.problems.push(`${name} must be ${what}`);
+    return v;
+  }
+}
+
+function readTwilio(r: EnvReader): TwilioConfig {
+  const validateSignatures = r.bool('TWILIO_VALIDATE_SIGNATURES', true);
+  const authToken = r.str('TWILIO_AUTH_TOKEN');
+  if (validateSignatures && authToken === undefined) {
+    r.problems.push(
+      'TWILIO_AUTH_TOKEN is required to check Twilio signatures ' +
+        '(set TWILIO_VALIDATE_SIGNATURES=false only for local development)',
+    );
+  }
+  return {
+    accountSid: r.matching('TWILIO_ACCOUNT_SID', /^AC[0-9a-fA-F]{32}$/, 'an account SID: AC followed by 32 hex digits'),
+    authToken,
+    apiBaseUrl: r.url('TWILIO_API_BASE_URL', 'https://api.twilio.com') ?? 'https://api.twilio.com',
+    apiKeySid: r.matching('TWILIO_API_KEY_SID', /^SK[0-9a-fA-F]{32}$/, 'an API key SID: SK followed by 32 hex digits'),
+    apiKeySecret: r.str('TWILIO_API_KEY_SECRET'),
+    twimlAppSid: r.matching('TWILIO_TWIML_APP_SID', /^AP[0-9a-fA-F]{32}$/, 'a TwiML app SID: AP followed by 32 hex digits'),
+    callerId: r.matching('TWILIO_CALLER_ID', E164, 'an E.164 number such as +15551234567'),
+    validateSignatures,
+  };
+}
+
+function readDialPrefixes(r: EnvReader): string[] {
+  const raw = r.str('DIAL_ALLOWED_PREFIXES');
+  if (raw === undefined) return [];
+  const prefixes = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of prefixes) {
+    if (!/^\+\d{0,14}$/.test(p)) r.problems.push(`DIAL_ALLOWED_PREFIXES entries must look like +1 or +4420 (got "${p}")`);
+  }
+  return prefixes;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new EnvReader(env);
+  const port = r.int('PORT', 8080, 0, 65535);
+  const twilio = readTwilio(r);
+  // Without signature checks a local default is harmless; with them, the public URL is what
+  // Twilio signs, so guessing it would make every request fail.
+  const publicUrl = r.url('PUBLIC_URL', twilio.validateSignatures ? undefined : `http://localhost:${port}`);
+  if (publicUrl === undefined && !r.problems.some((p) => p.startsWith('PUBLIC_URL'))) {
+    r.problems.push('PUBLIC_URL is required: the https base URL Twilio reaches this gateway at');
+  }
+  const recordingsDir = path.resolve(r.str('RECORDINGS_DIR') ?? './recordings');
+  const dialAllowedPrefixes = readDialPrefixes(r);
+  if (dialAllowedPrefixes.length > 0 && twilio.callerId === undefined) {
+    r.problems.push('TWILIO_CALLER_ID is required when DIAL_ALLOWED_PREFIXES lets agents dial out');
+  }
+  const logLevel = (r.str('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) r.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const config: Config = {
+    port,
+    host: r.str('HOST') ?? '0.0.0.0',
+    publicUrl: publicUrl ?? '',
+    recordingsDir,
+    databasePath: path.resolve(r.str('DATABASE_PATH') ?? path.join(recordingsDir, 'callvault.sqlite')),
+    instanceId: r.matching('INSTANCE_ID', /^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore') ?? os.hostname(),
+    logLevel,
+    twilio,
+    agentIdentity: r.matching('AGENT_IDENTITY', /^[A-Za-z0-9_.@-]{1,121}$/, 'a Twilio Client identity') ?? 'agent',
+    dialAllowedPrefixes,
+    streamTokenSecret: r.str('STREAM_TOKEN_SECRET'),
+    capture: {
+      jitterMs: r.int('CAPTURE_JITTER_MS', 200, 20, 2000),
+      flushMs: r.int('CAPTURE_FLUSH_MS', 500, 50, 500),
+    },
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+/** Defaults for the simulator CLI, which talks to a gateway configured by the same variables. */
+export function loadSimulatorEnv(env: Env = process.env): { authToken?: string; publicUrl?: string; port: number } {
+  const r = new EnvReader(env);
+  const out: { authToken?: string; publicUrl?: string; port: number } = { port: r.int('PORT', 8080, 0, 65535) };
+  const authToken = r.str('TWILIO_AUTH_TOKEN');
+  const publicUrl = r.url('PUBLIC_URL');
+  if (authToken !== undefined) out.authToken = authToken;
+  if (publicUrl !== undefined) out.publicUrl = publicUrl;
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
