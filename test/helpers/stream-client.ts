@@ -16,18 +16,20 @@ export interface StreamClient {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Answers a call through the voice webhook and returns the per-call token from the TwiML. */
-export async function answerCall(gw: TestGateway, callSid = randomSid('CA')): Promise<{ callSid: string; token: string }> {
-  const res = await gw.app.inject(signedForm('/twilio/voice', {
+/** Answers a call through the voice webhook over real HTTP; returns the token from the TwiML. */
+export async function answerCall(baseUrl: string, callSid = randomSid('CA')): Promise<{ callSid: string; token: string }> {
+  const req = signedForm('/twilio/voice', {
     CallSid: callSid, AccountSid: ACCOUNT_SID, From: 'client:agent', To: '+15551234567', CallStatus: 'ringing',
-  }));
-  const token = /<Parameter name="token" value="([^"]+)"/.exec(res.body)?.[1];
-  if (!token) throw new Error(`no token in TwiML: ${res.body}`);
+  });
+  const res = await fetch(baseUrl + req.url, { method: 'POST', headers: req.headers, body: req.payload });
+  const body = await res.text();
+  const token = /<Parameter name="token" value="([^"]+)"/.exec(body)?.[1];
+  if (!token) throw new Error(`no token in TwiML (${res.status}): ${body}`);
   return { callSid, token };
 }
 
-export async function connectStream(gw: TestGateway, opts: { signed?: boolean; callSid?: string } = {}): Promise<StreamClient> {
-  const { callSid, token } = await answerCall(gw, opts.callSid);
+export async function connectStream(gw: TestGateway | { url: string }, opts: { signed?: boolean; callSid?: string } = {}): Promise<StreamClient> {
+  const { callSid, token } = await answerCall(gw.url, opts.callSid);
   const path = '/twilio/media-stream';
   const headers: Record<string, string> = {};
   if (opts.signed !== false) headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC.replace('https', 'wss') + path, {});

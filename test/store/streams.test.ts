@@ -46,11 +46,15 @@ test('close records state, end, reason and event counters', async (t) => {
   assert.equal(row?.closeReason, 'stop');
   assert.deepEqual(row?.events, events);
 
-  await store.streams.close(aStream().streamSid, { state: 'interrupted', closeReason: null, events: null });
+  // The first close wins: a later close (say, crash repair racing a late stop) changes nothing.
+  assert.equal(await store.streams.close(aStream().streamSid, { state: 'interrupted', closeReason: null, events: null }), false);
   const again = await store.streams.get(aStream().streamSid);
-  assert.equal(again?.closeReason, null);
-  assert.equal(again?.events, null);
-  assert.ok(again?.endedAt);
+  assert.equal(again?.state, 'closed');
+  assert.equal(again?.closeReason, 'stop');
+  assert.deepEqual(again?.events, events);
+
+  await store.streams.setEvents(aStream().streamSid, { binary_frame: 2 });
+  assert.deepEqual((await store.streams.get(aStream().streamSid))?.events, { binary_frame: 2 });
 
   assert.equal(await store.streams.close('MZ-none', { state: 'closed', closeReason: null, events: null }), false);
 });

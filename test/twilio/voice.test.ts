@@ -17,7 +17,7 @@ test('a browser-placed call gets stream, dual recording and a dial to its number
   const params = browserCall('+1 (555) 123-4567');
   const res = await gw.app.inject(signedForm('/twilio/voice', params));
   assert.equal(res.statusCode, 200);
-  assert.match(res.headers['content-type'] ?? '', /xml/);
+  assert.match(String(res.headers['content-type']), /xml/);
   const xml = res.body;
   assert.match(xml, /<Start><Stream url="wss:\/\/gateway\.example\.com\/twilio\/media-stream" track="both_tracks" statusCallback="https:\/\/gateway\.example\.com\/twilio\/stream-status"/);
   assert.match(xml, /<Parameter name="token" value="[A-Za-z0-9_-]{43}"\/>/);
