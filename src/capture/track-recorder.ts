@@ -49,6 +49,9 @@ export class TrackRecorder {
   private maxOffset = -Infinity;
   private readonly counts = { frames: 0, duplicates: 0, reordered: 0, late_dropped: 0 };
   private finished = false;
+  /** positions of the last late frames, so a duplicate of a late frame is not counted twice */
+  private readonly recentLate: number[] = new Array<number>(16).fill(-1);
+  private recentLateNext = 0;
 
   constructor(readonly track: Track, readonly files: TrackFiles, capacity: number) {
     this.buffer = new JitterBuffer(capacity);
@@ -70,7 +73,8 @@ export class TrackRecorder {
    *  audio. Over a gap it was late; over audio it was a duplicate of what is already on disk. */
   private behind(start: number, end: number, whole: boolean): void {
     const overlap = this.gapOverlap(start, end);
-    if (overlap > 0) {
+    if (overlap > 0 && !this.recentLate.includes(start)) {
+      this.recentLate[this.recentLateNext++ % this.recentLate.length] = start;
       this.lateGapSamples += overlap;
       if (whole) this.counts.late_dropped++;
     } else if (whole) {
