@@ -16,6 +16,8 @@ function configOrExit(): Config {
   }
 }
 
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
 async function main(): Promise<void> {
   const config = configOrExit();
   const log = createLogger(config.logLevel);
@@ -28,6 +30,11 @@ async function main(): Promise<void> {
     }
     closing = true;
     log.info({ signal }, 'shutting down: finalising open captures');
+    // Finalising is bounded work per capture; a hang elsewhere must not keep a dead process.
+    setTimeout(() => {
+      log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     app.close().then(
       () => process.exit(code),
       (err: unknown) => {

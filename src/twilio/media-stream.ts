@@ -73,7 +73,8 @@ class StreamConnection {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.refused) return;
     if (isBinary) return this.count('binary_frame');
-    const text = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    // ws hands text frames over as one Buffer; no copy on the hot path.
+    const text = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (text.length > MAX_MESSAGE_BYTES) return this.count('oversized_frame', `${text.length} bytes`);
     const result = this.parser.parse(text.toString('utf8'));
     if (!result.ok) {
