@@ -8,10 +8,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { initResampler } from './audio/resample.js';
 import { SessionRegistry } from './capture/registry.js';
 import { repairInterruptedCaptures } from './capture/repair.js';
-import type { Config } from './config.js';
+import { twilioCredentials, type Config } from './config.js';
+import { CLOUD_DELETE_JOB, cloudDeleteHandler, downloadHandler } from './jobs/download.js';
+import { createPostCall, type PostCall } from './jobs/post-call.js';
+import { JobQueue } from './jobs/queue.js';
+import { SWEEP_JOB, sweepHandler } from './jobs/sweep.js';
 import { createLogger, type Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
 import { registerMediaStream, MAX_MESSAGE_BYTES } from './twilio/media-stream.js';
+import { DOWNLOAD_JOB, registerRecordingCallback } from './twilio/recording-callback.js';
+import { TwilioRest } from './twilio/rest.js';
 import { createSignatureChecker, noSignatureChecks, type SignatureChecker } from './twilio/signature.js';
 import { registerVoice } from './twilio/voice.js';
 
@@ -23,6 +29,8 @@ export interface Gateway {
   config: Config;
   store: Store;
   registry: SessionRegistry;
+  queue: JobQueue;
+  postCall: PostCall;
 }
 
 declare module 'fastify' {
@@ -41,6 +49,27 @@ function signatureChecker(config: Config, log: Logger): SignatureChecker {
   return noSignatureChecks;
 }
 
+/** A stalled transfer is caught by TWILIO_HTTP_TIMEOUT_MS; this bounds a slow trickle. */
+const DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000;
+
+/** Post-call jobs: the cloud-recording download, the sweep and the optional cloud delete. */
+function createQueue(config: Config, store: Store, log: Logger): JobQueue {
+  const { concurrency, maxAttempts, pollMs, backoffBaseMs, backoffMaxMs } = config.jobs;
+  const queue = new JobQueue({
+    jobs: store.jobs, instanceId: config.instanceId, log, concurrency, maxAttempts, pollMs,
+    backoff: { baseMs: backoffBaseMs, maxMs: backoffMaxMs },
+  });
+  const credentials = twilioCredentials(config.twilio);
+  if (config.cloud.enabled && credentials && config.twilio.accountSid) {
+    const rest = new TwilioRest({ baseUrl: config.twilio.apiBaseUrl, credentials, timeoutMs: config.cloud.httpTimeoutMs });
+    const deps = { store, rest, queue, recordingsDir: config.recordingsDir, deleteAfterDownload: config.cloud.deleteAfterDownload };
+    queue.register(DOWNLOAD_JOB, downloadHandler(deps), { timeoutMs: DOWNLOAD_TIMEOUT_MS });
+    queue.register(SWEEP_JOB, sweepHandler({ ...deps, accountSid: config.twilio.accountSid }));
+    queue.register(CLOUD_DELETE_JOB, cloudDeleteHandler(deps));
+  }
+  return queue;
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const log = deps.logger ?? createLogger(config.logLevel);
   fs.mkdirSync(config.recordingsDir, { recursive: true });
@@ -55,21 +84,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const tokenSecret =
     config.streamTokenSecret ??
     (await store.settings.getOrCreate('stream_token_secret', () => randomBytes(32).toString('base64url')));
+  const queue = createQueue(config, store, log);
+  const postCall = createPostCall({ queue, cloudEnabled: config.cloud.enabled, sweepAfterS: config.cloud.sweepAfterS, log });
   const registry = new SessionRegistry({
     recordingsDir: config.recordingsDir,
     instanceId: config.instanceId,
     capture: config.capture,
     store,
     log,
+    onFinished: (callSid) => postCall.callEnded(callSid),
   });
   const signatures = signatureChecker(config, log);
 
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: true, bodyLimit: 1024 * 1024 });
-  app.decorate('gateway', { config, store, registry });
+  app.decorate('gateway', { config, store, registry, queue, postCall });
   // Captures close with reason "shutdown" before the WebSocket plugin drops the sockets.
   app.addHook('preClose', async () => registry.closeAll('shutdown'));
+  app.addHook('onReady', async () => queue.start());
   app.addHook('onClose', async () => {
     await registry.closeAll('shutdown');
+    await queue.stop();
     await store.close();
   });
   await app.register(formbody);
@@ -83,7 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }
     return { status: 'ok', instance_id: config.instanceId, active_streams: registry.size };
   });
-  registerVoice(app, { config, store, signatures, tokenSecret });
+  registerVoice(app, { config, store, signatures, tokenSecret, postCall });
+  if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures });
   registerMediaStream(app, { registry, signatures, tokenSecret, log });
   return app;
 }

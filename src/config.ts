@@ -24,6 +24,27 @@ export interface CaptureConfig {
   flushMs: number;
 }
 
+export interface CloudRecordingConfig {
+  /** CLOUD_RECORDING: ask Twilio for a dual-channel cloud recording and fetch it after the call */
+  enabled: boolean;
+  /** a call with no recording callback this long after it ended is looked up through the API */
+  sweepAfterS: number;
+  /** soft-delete Twilio's copy once ours is verified */
+  deleteAfterDownload: boolean;
+  /** for response headers and for each gap between body chunks */
+  httpTimeoutMs: number;
+}
+
+export interface JobsConfig {
+  concurrency: number;
+  maxAttempts: number;
+  /** how often idle workers look for due jobs (a new job wakes them at once) */
+  pollMs: number;
+  /** retry delay: base × 2^(attempt−1), capped, with equal jitter */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -41,6 +62,8 @@ export interface Config {
   /** HMAC key for per-call stream tokens; when unset one is generated and kept in the store */
   streamTokenSecret: string | undefined;
   capture: CaptureConfig;
+  cloud: CloudRecordingConfig;
+  jobs: JobsConfig;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +151,26 @@ function readTwilio(r: EnvReader): TwilioConfig {
   };
 }
 
+function readCloud(r: EnvReader, twilio: TwilioConfig): CloudRecordingConfig {
+  const enabled = r.bool('CLOUD_RECORDING', true);
+  if ((twilio.apiKeySid === undefined) !== (twilio.apiKeySecret === undefined)) {
+    r.problems.push('TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET must be set together');
+  }
+  if (enabled) {
+    const why = 'to download cloud recordings (or set CLOUD_RECORDING=false)';
+    if (twilio.accountSid === undefined) r.problems.push(`TWILIO_ACCOUNT_SID is required ${why}`);
+    if (twilio.authToken === undefined && twilio.apiKeySid === undefined) {
+      r.problems.push(`TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID with TWILIO_API_KEY_SECRET, is required ${why}`);
+    }
+  }
+  return {
+    enabled,
+    sweepAfterS: r.int('CLOUD_SWEEP_AFTER_S', 300, 1, 7 * 24 * 3600),
+    deleteAfterDownload: r.bool('DELETE_CLOUD_AFTER_DOWNLOAD', false),
+    httpTimeoutMs: r.int('TWILIO_HTTP_TIMEOUT_MS', 30_000, 100, 600_000),
+  };
+}
+
 function readDialPrefixes(r: EnvReader): string[] {
   const raw = r.str('DIAL_ALLOWED_PREFIXES');
   if (raw === undefined) return [];
@@ -171,9 +214,29 @@ export function loadConfig(env: Env = process.env): Config {
       jitterMs: r.int('CAPTURE_JITTER_MS', 200, 20, 2000),
       flushMs: r.int('CAPTURE_FLUSH_MS', 500, 50, 500),
     },
+    cloud: readCloud(r, twilio),
+    jobs: {
+      concurrency: r.int('JOB_CONCURRENCY', 2, 1, 64),
+      maxAttempts: r.int('JOB_MAX_ATTEMPTS', 8, 1, 100),
+      pollMs: r.int('JOB_POLL_MS', 1000, 10, 60_000),
+      backoffBaseMs: r.int('JOB_BACKOFF_BASE_MS', 2000, 1, 3_600_000),
+      backoffMaxMs: r.int('JOB_BACKOFF_MAX_MS', 600_000, 1, 24 * 3_600_000),
+    },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** Basic-auth credentials for Twilio's REST API: an API key pair when configured (revocable,
+ *  narrower), otherwise the account SID and auth token. */
+export function twilioCredentials(t: TwilioConfig): { username: string; password: string; source: string } | undefined {
+  if (t.apiKeySid && t.apiKeySecret) {
+    return { username: t.apiKeySid, password: t.apiKeySecret, source: 'TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET' };
+  }
+  if (t.accountSid && t.authToken) {
+    return { username: t.accountSid, password: t.authToken, source: 'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN' };
+  }
+  return undefined;
 }
 
 /** Defaults for the simulator CLI, which talks to a gateway configured by the same variables. */

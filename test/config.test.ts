@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, loadSimulatorEnv } from '../src/config.js';
 
-const base = { TWILIO_AUTH_TOKEN: 'tok', PUBLIC_URL: 'https://gw.example.com' };
+const base = { TWILIO_AUTH_TOKEN: 'tok', PUBLIC_URL: 'https://gw.example.com', CLOUD_RECORDING: 'false' };
 
 test('defaults follow DESIGN.md', () => {
   const c = loadConfig(base);
@@ -21,12 +21,12 @@ test('defaults follow DESIGN.md', () => {
 });
 
 test('fails closed: no auth token stops startup unless checks are explicitly off', () => {
-  assert.throws(() => loadConfig({ PUBLIC_URL: 'https://gw.example.com' }), (e: unknown) => {
+  assert.throws(() => loadConfig({ PUBLIC_URL: 'https://gw.example.com', CLOUD_RECORDING: 'false' }), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
     assert.match(e.message, /TWILIO_AUTH_TOKEN/);
     return true;
   });
-  const local = loadConfig({ TWILIO_VALIDATE_SIGNATURES: 'false' });
+  const local = loadConfig({ TWILIO_VALIDATE_SIGNATURES: 'false', CLOUD_RECORDING: 'false' });
   assert.equal(local.twilio.validateSignatures, false);
   assert.equal(local.publicUrl, 'http://localhost:8080', 'local development gets a local public URL');
 });
@@ -65,4 +65,18 @@ test('PUBLIC_URL must be a plain http(s) base; a trailing slash is dropped', () 
 
 test('simulator defaults come from the same variables', () => {
   assert.deepEqual(loadSimulatorEnv({ PORT: '9000', TWILIO_AUTH_TOKEN: 't' }), { port: 9000, authToken: 't' });
+});
+
+test('cloud recording on (the default) needs credentials; the error names them', () => {
+  assert.throws(() => loadConfig({ ...base, CLOUD_RECORDING: 'true' }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.ok(e.problems.some((p) => p.startsWith('TWILIO_ACCOUNT_SID is required to download cloud recordings')));
+    return true;
+  });
+  assert.throws(() => loadConfig({ ...base, CLOUD_RECORDING: 'true', TWILIO_ACCOUNT_SID: 'AC' + '1'.repeat(32), TWILIO_API_KEY_SID: 'SK' + '1'.repeat(32) }), /must be set together/);
+  const c = loadConfig({ ...base, CLOUD_RECORDING: 'true', TWILIO_ACCOUNT_SID: 'AC' + '1'.repeat(32) });
+  assert.equal(c.cloud.enabled, true);
+  assert.equal(c.cloud.sweepAfterS, 300);
+  assert.equal(c.cloud.deleteAfterDownload, false);
+  assert.equal(loadConfig({ ...base, CLOUD_RECORDING: 'false' }).cloud.enabled, false);
 });

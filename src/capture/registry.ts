@@ -12,6 +12,8 @@ export interface RegistryOptions {
   capture: CaptureConfig;
   store: Store;
   log: Logger;
+  /** told once a stream's capture is finalised and recorded */
+  onFinished?: (callSid: string) => void;
 }
 
 export class SessionRegistry {
@@ -50,9 +52,10 @@ export class SessionRegistry {
     }));
     session.onClose((summary) => {
       this.sessions.delete(start.streamSid);
-      this.track(inserted.then(() => this.finishRows(session, summary)).catch((err: unknown) => {
-        log.error({ err }, 'could not record the finished capture in the store');
-      }));
+      this.track(inserted.then(() => this.finishRows(session, summary)).then(
+        () => this.o.onFinished?.(start.callSid),
+        (err: unknown) => log.error({ err }, 'could not record the finished capture in the store'),
+      ));
     });
     return session;
   }

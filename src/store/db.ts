@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { createCallsRepo, type CallsRepo } from './calls.js';
 import { createCapturesRepo, type CapturesRepo } from './captures.js';
+import { createJobsRepo, type JobsRepo } from './jobs.js';
 import { migrationSource } from './migrations.js';
+import { createRecordingsRepo, type RecordingsRepo } from './recordings.js';
 import { createSettingsRepo, type SettingsRepo } from './settings.js';
 import { createStreamsRepo, type StreamsRepo } from './streams.js';
 
@@ -19,6 +21,8 @@ export interface Store {
   streams: StreamsRepo;
   captures: CapturesRepo;
   settings: SettingsRepo;
+  jobs: JobsRepo;
+  recordings: RecordingsRepo;
   /** Idempotent: later calls wait for the first one. */
   close(): Promise<void>;
 }
@@ -75,6 +79,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     streams: createStreamsRepo(knex),
     captures: createCapturesRepo(knex),
     settings: createSettingsRepo(knex),
+    jobs: createJobsRepo(knex),
+    recordings: createRecordingsRepo(knex),
     close() {
       closing ??= knex.destroy();
       return closing;

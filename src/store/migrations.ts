@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { jobs002 } from './jobs-migration.js';
+import { recordings003 } from './recordings-migration.js';
 
 /**
  * Versioned migrations kept in code rather than in a directory: knex's default file lookup
@@ -87,7 +89,7 @@ const capture001: NamedMigration = {
   },
 };
 
-export const migrations: readonly NamedMigration[] = [capture001];
+export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003];
 
 /** Serves the in-code list to knex's migrator (`migrationSource` config option). */
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -14,7 +14,8 @@ export interface CallTwimlOptions {
   streamStatusUrl: string;
   /** per-call token, carried in a <Parameter> because the stream URL cannot hold a query */
   streamToken: string;
-  recordingStatusUrl: string;
+  /** omitted when cloud recording is off: no <Recording> is started */
+  recordingStatusUrl?: string;
   /** where Twilio posts when the dialled leg ends */
   dialActionUrl: string;
   dial: DialTarget;
@@ -33,14 +34,16 @@ export function buildCallTwiml(o: CallTwimlOptions): string {
   stream.parameter({ name: STREAM_TOKEN_PARAMETER, value: o.streamToken });
   // do-not-trim: Twilio's default trims leading silence, which would move the cloud recording
   // against the live capture and break reconciliation.
-  response.start().recording({
-    channels: 'dual',
-    track: 'both',
-    trim: 'do-not-trim',
-    recordingStatusCallback: o.recordingStatusUrl,
-    recordingStatusCallbackMethod: 'POST',
-    recordingStatusCallbackEvent: ['in-progress', 'completed', 'absent'],
-  });
+  if (o.recordingStatusUrl !== undefined) {
+    response.start().recording({
+      channels: 'dual',
+      track: 'both',
+      trim: 'do-not-trim',
+      recordingStatusCallback: o.recordingStatusUrl,
+      recordingStatusCallbackMethod: 'POST',
+      recordingStatusCallbackEvent: ['in-progress', 'completed', 'absent'],
+    });
+  }
   if (o.dial.kind === 'number') {
     response.dial({ callerId: o.dial.callerId, action: o.dialActionUrl, method: 'POST' }).number(o.dial.number);
   } else {

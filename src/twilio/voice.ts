@@ -3,6 +3,7 @@
 // calls from the phone network ring the agent's browser client.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import type { PostCall } from '../jobs/post-call.js';
 import type { Store } from '../store/db.js';
 import { CALL_SID } from './messages.js';
 import { SIGNATURE_HEADER, streamToken, type SignatureChecker } from './signature.js';
@@ -14,6 +15,7 @@ export interface VoiceDeps {
   store: Store;
   signatures: SignatureChecker;
   tokenSecret: string;
+  postCall: PostCall;
 }
 
 type Form = Record<string, string | undefined>;
@@ -92,7 +94,7 @@ export function registerVoice(app: FastifyInstance, deps: VoiceDeps): void {
       streamUrl: base.replace(/^http/, 'ws') + MEDIA_STREAM_PATH,
       streamStatusUrl: `${base}/twilio/stream-status`,
       streamToken: streamToken(deps.tokenSecret, callSid),
-      recordingStatusUrl: `${base}/twilio/recording-status`,
+      ...(config.cloud.enabled ? { recordingStatusUrl: `${base}/twilio/recording-status` } : {}),
       dialActionUrl: `${base}/twilio/call-status`,
       dial: p.dial,
     });
@@ -108,6 +110,7 @@ export function registerVoice(app: FastifyInstance, deps: VoiceDeps): void {
     const status = form.DialCallStatus ?? form.CallStatus ?? 'completed';
     const ended = form.DialCallStatus !== undefined || ['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(status);
     await store.calls.setStatus(callSid, status, ended ? new Date().toISOString() : undefined);
+    if (ended) deps.postCall.callEnded(callSid);
     request.log.info({ callSid, status }, 'call status');
     return hangUp();
   });

@@ -107,7 +107,7 @@ test('no phone number or secret reaches a log line', () => {
 });
 
 test('with TWILIO_VALIDATE_SIGNATURES=false unsigned webhooks pass and the startup log says so', async () => {
-  const local = await startGateway({ TWILIO_VALIDATE_SIGNATURES: 'false', TWILIO_AUTH_TOKEN: '' });
+  const local = await startGateway({ TWILIO_VALIDATE_SIGNATURES: 'false', TWILIO_AUTH_TOKEN: '', CLOUD_RECORDING: 'false' });
   try {
     const warning = local.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('NOT checked'));
     assert.ok(warning, 'a plain warning at startup');

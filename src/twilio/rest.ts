@@ -1,0 +1,210 @@
+// Twilio's REST API for recordings: metadata, listing, media download and delete. Every request
+// goes to TWILIO_API_BASE_URL + a recording path (never to a host a callback names), with Basic
+// auth; redirects are followed, sending credentials only to the API host.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { JobError, permanent, retryable } from '../jobs/errors.js';
+
+export interface TwilioCredentials {
+  username: string;
+  password: string;
+  /** the variables these come from, named in auth errors */
+  source: string;
+}
+
+export interface TwilioRestOptions {
+  baseUrl: string;
+  credentials: TwilioCredentials;
+  /** for response headers, and for each gap between body chunks */
+  timeoutMs: number;
+}
+
+/** The Recording resource, as Twilio returns it (snake_case). */
+export interface RecordingResource {
+  sid: string;
+  account_sid: string;
+  call_sid: string;
+  status: string;
+  channels: number | null;
+  duration: string | null;
+  start_time: string | null;
+  source: string | null;
+  track?: string | null;
+  error_code: number | null;
+  uri: string;
+  encryption_details: unknown;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  sha256: string;
+  /** whether the dual-channel presentation was served (false after a 16113 fallback) */
+  dual: boolean;
+}
+
+const RECORDING_PATH = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Recordings\/RE[0-9a-f]{32}$/i;
+const MAX_REDIRECTS = 5;
+const MAX_ERROR_BODY = 64 * 1024;
+/** "Cannot download a dual-channel presentation of a mono recording" (protocol-facts §3). */
+const MONO_AS_DUAL = 16113;
+
+/** The API path of a recording from a RecordingUrl (no extension) or a `uri` ending in .json:
+ *  host dropped, extension stripped, shape checked. Never `….json.mp3`. */
+export function recordingPath(urlOrUri: string): string {
+  let path: string;
+  try {
+    path = new URL(urlOrUri, 'https://api.twilio.com').pathname;
+  } catch {
+    throw permanent('bad_recording_url', 'recording URL is not a URL');
+  }
+  path = path.replace(/\.(json|mp3|wav)$/i, '');
+  if (!RECORDING_PATH.test(path)) throw permanent('bad_recording_url', `not a Twilio recording path: ${path.slice(0, 120)}`);
+  return path;
+}
+
+export class TwilioRest {
+  private readonly base: URL;
+  private readonly authorization: string;
+
+  constructor(private readonly o: TwilioRestOptions) {
+    this.base = new URL(o.baseUrl);
+    const { username, password } = o.credentials;
+    this.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+  }
+
+  async fetchRecording(path: string, signal?: AbortSignal): Promise<RecordingResource> {
+    return (await this.json(`${path}.json`, 'recording metadata', signal)) as RecordingResource;
+  }
+
+  /** Every recording of a call, following Twilio's paging. */
+  async listCallRecordings(accountSid: string, callSid: string, signal?: AbortSignal): Promise<RecordingResource[]> {
+    const list = `/2010-04-01/Accounts/${accountSid}/Recordings.json`;
+    let next: string | null = `${list}?CallSid=${encodeURIComponent(callSid)}&PageSize=100`;
+    const out: RecordingResource[] = [];
+    for (let page = 0; next && page < 50; page++) {
+      const body = (await this.json(next, 'recording list', signal)) as { recordings?: RecordingResource[]; next_page_uri?: string | null };
+      out.push(...(body.recordings ?? []));
+      next = body.next_page_uri ?? null;
+      if (next && !next.startsWith(`${list}?`)) throw permanent('bad_next_page', 'Twilio returned an unexpected next_page_uri');
+    }
+    return out;
+  }
+
+  async deleteRecording(path: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.send(`${path}.json`, 'DELETE', signal);
+    if (res.ok || res.status === 404) return void (await res.body?.cancel());
+    throw await httpError(res, 'recording delete', this.o.credentials.source);
+  }
+
+  /** Streams the WAV media to `dest` (a temporary file the caller renames), hashing as it goes.
+   *  Asks for the dual-channel presentation when `dual`, and falls back on Twilio's 16113. */
+  async downloadMedia(path: string, dual: boolean, dest: string, signal?: AbortSignal): Promise<DownloadResult> {
+    let res = await this.send(`${path}.wav${dual ? '?RequestedChannels=2' : ''}`, 'GET', signal);
+    if (dual && res.status === 400) {
+      const err = await httpError(res, 'recording media', this.o.credentials.source);
+      if (err.twilioCode !== MONO_AS_DUAL) throw err;
+      dual = false;
+      res = await this.send(`${path}.wav`, 'GET', signal);
+    }
+    if (!res.ok || !res.body) throw await httpError(res, 'recording media', this.o.credentials.source);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const { bytes, sha256 } = await this.saveBody(res.body, dest, signal);
+    if (Number.isFinite(declared) && bytes !== declared) {
+      throw retryable('short_body', `recording media ended after ${bytes} of ${declared} bytes`);
+    }
+    return { bytes, sha256, dual };
+  }
+
+  /** Body to file with backpressure (memory stays flat), aborting when no byte comes for timeoutMs. */
+  private async saveBody(body: ReadableStream<Uint8Array>, dest: string, signal?: AbortSignal) {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
+    const meter = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const abort = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
+    try {
+      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), meter, fs.createWriteStream(dest), { signal: abort });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (idle.signal.aborted) throw retryable('stalled', `recording media stalled: no data for ${this.o.timeoutMs} ms`);
+      throw retryable('body_error', `recording media transfer failed: ${(err as Error).message}`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  }
+
+  private async json(path: string, what: string, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.send(path, 'GET', signal);
+    if (!res.ok) throw await httpError(res, what, this.o.credentials.source);
+    try {
+      return await res.json();
+    } catch (err) {
+      throw retryable('bad_json', `${what}: Twilio's answer is not JSON`, err);
+    }
+  }
+
+  /** One request, following redirects by hand so credentials go to the API host only. */
+  private async send(path: string, method: string, signal?: AbortSignal): Promise<Response> {
+    let url = new URL(path, this.base);
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers: Record<string, string> = { 'user-agent': 'callvault' };
+      if (url.origin === this.base.origin) headers.authorization = this.authorization;
+      const timeout = AbortSignal.timeout(this.o.timeoutMs);
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const code = timeout.aborted ? 'timeout' : 'network';
+        throw retryable(code, `Twilio request failed (${code}): ${(err as Error).message}`, err);
+      }
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.body?.cancel();
+      const next = new URL(location, url);
+      // https always; plain http only when the configured API base is itself http (tests).
+      if (next.protocol !== 'https:' && next.protocol !== this.base.protocol) {
+        throw permanent('insecure_redirect', `Twilio redirected to a ${next.protocol} URL`);
+      }
+      url = next;
+    }
+    throw retryable('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`);
+  }
+}
+
+export class TwilioHttpError extends JobError {
+  constructor(code: string, message: string, isRetryable: boolean, readonly status: number, readonly twilioCode: number | undefined) {
+    super(code, message, isRetryable);
+  }
+}
+
+async function httpError(res: Response, what: string, credentialSource: string): Promise<TwilioHttpError> {
+  const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
+  let twilioCode: number | undefined;
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    if (typeof code === 'number') twilioCode = code;
+  } catch {
+    // not a Twilio JSON error body
+  }
+  const detail = `HTTP ${res.status}${twilioCode ? `, Twilio error ${twilioCode}` : ''}`;
+  const make = (code: string, message: string, again: boolean) => new TwilioHttpError(code, message, again, res.status, twilioCode);
+  if (res.status === 401 || res.status === 403) {
+    return make('twilio_auth', `Twilio refused the credentials for ${what} (${detail}): check ${credentialSource}`, false);
+  }
+  if (res.status === 404) return make('not_found', `${what}: ${detail} (not ready yet, or gone)`, true);
+  if (res.status === 429 || res.status >= 500) return make('twilio_unavailable', `${what}: ${detail}`, true);
+  return make('twilio_rejected', `${what}: ${detail}`, false);
+}
