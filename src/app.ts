@@ -12,6 +12,7 @@ import { twilioCredentials, type Config } from './config.js';
 import { CLOUD_DELETE_JOB, cloudDeleteHandler, downloadHandler } from './jobs/download.js';
 import { createPostCall, type PostCall } from './jobs/post-call.js';
 import { JobQueue } from './jobs/queue.js';
+import { RECONCILE_JOB, reconcileHandler } from './jobs/reconcile.js';
 import { SWEEP_JOB, sweepHandler } from './jobs/sweep.js';
 import { createLogger, type Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
@@ -52,22 +53,29 @@ function signatureChecker(config: Config, log: Logger): SignatureChecker {
 /** A stalled transfer is caught by TWILIO_HTTP_TIMEOUT_MS; this bounds a slow trickle. */
 const DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000;
 
-/** Post-call jobs: the cloud-recording download, the sweep and the optional cloud delete. */
-function createQueue(config: Config, store: Store, log: Logger): JobQueue {
+/** Post-call jobs: the cloud-recording download, the sweep, the optional cloud delete, and
+ *  reconciliation. */
+function createQueue(config: Config, store: Store, log: Logger): { queue: JobQueue; postCall: PostCall } {
   const { concurrency, maxAttempts, pollMs, backoffBaseMs, backoffMaxMs } = config.jobs;
   const queue = new JobQueue({
     jobs: store.jobs, instanceId: config.instanceId, log, concurrency, maxAttempts, pollMs,
     backoff: { baseMs: backoffBaseMs, maxMs: backoffMaxMs },
   });
+  const cloudEnabled = config.cloud.enabled;
+  const postCall = createPostCall({ queue, store, cloudEnabled, sweepAfterS: config.cloud.sweepAfterS, log });
+  queue.register(RECONCILE_JOB, reconcileHandler({ store, recordingsDir: config.recordingsDir, cloudEnabled }));
   const credentials = twilioCredentials(config.twilio);
-  if (config.cloud.enabled && credentials && config.twilio.accountSid) {
+  if (cloudEnabled && credentials && config.twilio.accountSid) {
     const rest = new TwilioRest({ baseUrl: config.twilio.apiBaseUrl, credentials, timeoutMs: config.cloud.httpTimeoutMs });
-    const deps = { store, rest, queue, recordingsDir: config.recordingsDir, deleteAfterDownload: config.cloud.deleteAfterDownload };
+    const deps = {
+      store, rest, queue, recordingsDir: config.recordingsDir, deleteAfterDownload: config.cloud.deleteAfterDownload,
+      onSettled: (callSid: string) => postCall.cloudSettled(callSid),
+    };
     queue.register(DOWNLOAD_JOB, downloadHandler(deps), { timeoutMs: DOWNLOAD_TIMEOUT_MS });
     queue.register(SWEEP_JOB, sweepHandler({ ...deps, accountSid: config.twilio.accountSid }));
     queue.register(CLOUD_DELETE_JOB, cloudDeleteHandler(deps));
   }
-  return queue;
+  return { queue, postCall };
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -84,15 +92,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const tokenSecret =
     config.streamTokenSecret ??
     (await store.settings.getOrCreate('stream_token_secret', () => randomBytes(32).toString('base64url')));
-  const queue = createQueue(config, store, log);
-  const postCall = createPostCall({ queue, cloudEnabled: config.cloud.enabled, sweepAfterS: config.cloud.sweepAfterS, log });
+  const { queue, postCall } = createQueue(config, store, log);
   const registry = new SessionRegistry({
     recordingsDir: config.recordingsDir,
     instanceId: config.instanceId,
     capture: config.capture,
     store,
     log,
-    onFinished: (callSid) => postCall.callEnded(callSid),
+    onFinished: (callSid) => {
+      postCall.callEnded(callSid);
+      postCall.captureFinished(callSid);
+    },
   });
   const signatures = signatureChecker(config, log);
 
@@ -118,7 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return { status: 'ok', instance_id: config.instanceId, active_streams: registry.size };
   });
   registerVoice(app, { config, store, signatures, tokenSecret, postCall });
-  if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures });
+  if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures, postCall });
   registerMediaStream(app, { registry, signatures, tokenSecret, log });
   return app;
 }

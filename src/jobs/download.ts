@@ -5,11 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { parseWav } from '../audio/wav.js';
 import type { Store } from '../store/db.js';
 import type { RecordingResource, TwilioRest } from '../twilio/rest.js';
 import { errorCode, isRetryable, permanent, retryable } from './errors.js';
 import type { JobHandler, JobQueue } from './queue.js';
+import { readWavHeader } from './wav-file.js';
 
 export const CLOUD_DELETE_JOB = 'recording-cloud-delete';
 
@@ -19,6 +19,8 @@ export interface DownloadDeps {
   queue: JobQueue;
   recordingsDir: string;
   deleteAfterDownload: boolean;
+  /** the recording is ready, absent or failed for good: reconciliation may go ahead */
+  onSettled: (callSid: string) => void;
 }
 
 /** Twilio's duration is whole seconds; a file further off than this is not the recording. */
@@ -45,22 +47,6 @@ export function verifyWav(file: string, expect: { channels: number; durationS: n
     throw retryable('duration_mismatch', `the file lasts ${durationS.toFixed(2)} s, Twilio says ${expect.durationS} s`);
   }
   return { channels, sampleRate, durationS };
-}
-
-/** Parses the header region only: the file may be an hour of audio. */
-function readWavHeader(file: string) {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(Math.min(64 * 1024, size));
-    fs.readSync(fd, head, 0, head.length, 0);
-    const info = parseWav(head);
-    return { format: info.format, claimedBytes: head.readUInt32LE(info.dataOffset - 4), availableBytes: size - info.dataOffset };
-  } catch (err) {
-    throw retryable('invalid_wav', `the downloaded file is not a valid WAV: ${(err as Error).message}`, err);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 const fsyncFile = async (file: string) => {
@@ -110,6 +96,11 @@ async function download(deps: DownloadDeps, sid: string, signal: AbortSignal, lo
   }
 }
 
+async function settle(deps: DownloadDeps, sid: string): Promise<void> {
+  const rec = await deps.store.recordings.get(sid);
+  if (rec) deps.onSettled(rec.callSid);
+}
+
 export function downloadHandler(deps: DownloadDeps): JobHandler {
   return async ({ job, payload, attempt, signal, log }) => {
     const sid = (payload as { recordingSid?: string }).recordingSid ?? '';
@@ -118,6 +109,7 @@ export function downloadHandler(deps: DownloadDeps): JobHandler {
       if (deps.deleteAfterDownload && !('skipped' in result)) {
         await deps.queue.enqueue(CLOUD_DELETE_JOB, `cloud-delete:${sid}`, { recordingSid: sid });
       }
+      await settle(deps, sid);
       return result;
     } catch (err) {
       if (signal.aborted) throw err;
@@ -125,6 +117,7 @@ export function downloadHandler(deps: DownloadDeps): JobHandler {
       const reason = err instanceof Error ? err.message : String(err);
       const state = final ? (errorCode(err) === 'absent' ? 'absent' : 'failed') : 'pending';
       await deps.store.recordings.setState(sid, state, { code: errorCode(err), reason });
+      if (final) await settle(deps, sid);
       throw err;
     }
   };

@@ -1,21 +1,47 @@
-// What happens after a call: the jobs each finished call or recording sets off. Routes and the
-// capture registry call these; the work itself runs in durable jobs.
+// What happens after a call: the jobs each finished stream or recording sets off. Routes, the
+// capture registry and other jobs call these; the work itself runs in durable jobs.
 import type { Logger } from 'pino';
+import type { Store } from '../store/db.js';
 import type { JobQueue } from './queue.js';
+import { RECONCILE_JOB, callSources, reconcileKey } from './reconcile.js';
 import { SWEEP_JOB, sweepKey } from './sweep.js';
 
 export interface PostCall {
-  /** A call (or one of its streams) ended: schedule the sweep for recordings never announced. */
+  /** A call ended: schedule the sweep for recordings whose callback never comes. */
   callEnded(callSid: string): void;
+  /** A stream's capture is finalised. */
+  captureFinished(callSid: string): void;
+  /** A cloud recording settled (ready, absent or failed for good), or the sweep found none. */
+  cloudSettled(callSid: string): void;
 }
 
-export function createPostCall(o: { queue: JobQueue; cloudEnabled: boolean; sweepAfterS: number; log: Logger }): PostCall {
+export interface PostCallOptions {
+  queue: JobQueue;
+  store: Store;
+  cloudEnabled: boolean;
+  sweepAfterS: number;
+  log: Logger;
+}
+
+export function createPostCall(o: PostCallOptions): PostCall {
+  const failed = (what: string, callSid: string) => (err: unknown) => o.log.error({ err, callSid }, `could not schedule ${what}`);
+  /** Reconciles once nothing is still on its way; the job key makes repeats harmless. */
+  const reconcileWhenReady = async (callSid: string) => {
+    const sources = await callSources(o.store, callSid, o.cloudEnabled);
+    if (sources.waitingFor || (!sources.streamSid && !sources.recordingSid)) return;
+    await o.queue.enqueue(RECONCILE_JOB, reconcileKey(callSid, sources), { callSid });
+  };
   return {
     callEnded(callSid) {
       if (!o.cloudEnabled) return;
-      o.queue.enqueue(SWEEP_JOB, sweepKey(callSid), { callSid }, { delayMs: o.sweepAfterS * 1000 }).catch((err: unknown) => {
-        o.log.error({ err, callSid }, 'could not schedule the recording sweep');
-      });
+      o.queue.enqueue(SWEEP_JOB, sweepKey(callSid), { callSid }, { delayMs: o.sweepAfterS * 1000 }).catch(failed('the recording sweep', callSid));
+    },
+    captureFinished(callSid) {
+      // With cloud recording on, the recording's arrival (or the sweep) sets reconciliation off.
+      if (!o.cloudEnabled) reconcileWhenReady(callSid).catch(failed('reconciliation', callSid));
+    },
+    cloudSettled(callSid) {
+      reconcileWhenReady(callSid).catch(failed('reconciliation', callSid));
     },
   };
 }

@@ -16,6 +16,7 @@ export interface SweepDeps {
   queue: JobQueue;
   /** TWILIO_ACCOUNT_SID, for calls whose row has none */
   accountSid: string;
+  onSettled: (callSid: string) => void;
 }
 
 export function sweepHandler(deps: SweepDeps): JobHandler {
@@ -41,6 +42,9 @@ export function sweepHandler(deps: SweepDeps): JobHandler {
     }
     if (queued > 0) log.warn({ callSid, queued }, 'the sweep found recordings whose callback never arrived');
     if (found.length === 0) log.warn({ callSid }, 'the sweep found no cloud recording for this call');
+    // Nothing more will come from Twilio: reconciliation need not wait (it waits on its own
+    // for downloads still running).
+    deps.onSettled(callSid);
     return { found: found.length, queued };
   };
 }

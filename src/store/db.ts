@@ -5,6 +5,7 @@ import { createCallsRepo, type CallsRepo } from './calls.js';
 import { createCapturesRepo, type CapturesRepo } from './captures.js';
 import { createJobsRepo, type JobsRepo } from './jobs.js';
 import { migrationSource } from './migrations.js';
+import { createReconciliationsRepo, type ReconciliationsRepo } from './reconciliations.js';
 import { createRecordingsRepo, type RecordingsRepo } from './recordings.js';
 import { createSettingsRepo, type SettingsRepo } from './settings.js';
 import { createStreamsRepo, type StreamsRepo } from './streams.js';
@@ -23,6 +24,7 @@ export interface Store {
   settings: SettingsRepo;
   jobs: JobsRepo;
   recordings: RecordingsRepo;
+  reconciliations: ReconciliationsRepo;
   /** Idempotent: later calls wait for the first one. */
   close(): Promise<void>;
 }
@@ -81,6 +83,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     settings: createSettingsRepo(knex),
     jobs: createJobsRepo(knex),
     recordings: createRecordingsRepo(knex),
+    reconciliations: createReconciliationsRepo(knex),
     close() {
       closing ??= knex.destroy();
       return closing;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { jobs002 } from './jobs-migration.js';
+import { reconciliations004 } from './reconciliations-migration.js';
 import { recordings003 } from './recordings-migration.js';
 
 /**
@@ -89,7 +90,7 @@ const capture001: NamedMigration = {
   },
 };
 
-export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003];
+export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003, reconciliations004];
 
 /** Serves the in-code list to knex's migrator (`migrationSource` config option). */
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -1,6 +1,7 @@
 // POST /twilio/recording-status: records every status Twilio reports for a cloud recording and
 // leaves the download to a durable job. Idempotent per RecordingSid and status; answers at once.
 import type { FastifyInstance } from 'fastify';
+import type { PostCall } from '../jobs/post-call.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Store } from '../store/db.js';
 import { CALL_SID } from './messages.js';
@@ -15,6 +16,7 @@ export interface RecordingCallbackDeps {
   store: Store;
   queue: JobQueue;
   signatures: SignatureChecker;
+  postCall: PostCall;
 }
 
 const RECORDING_SID = /^RE[0-9a-f]{32}$/i;
@@ -67,6 +69,7 @@ export function registerRecordingCallback(app: FastifyInstance, deps: RecordingC
     } else if (status === 'absent' && row.state === 'pending') {
       await store.recordings.setState(sid, 'absent', { code: 'absent', reason: 'Twilio reports the recording absent (no audio was recorded)' });
       log.warn({ status }, 'Twilio reports the recording absent');
+      deps.postCall.cloudSettled(callSid);
     } else {
       log.info({ status }, 'recording status');
     }

@@ -1,0 +1,80 @@
+// The reconciliation job: gathers a call's sources from the store, runs the reconciliation in
+// a worker thread, and keeps the report. It runs once both sources are present, or once one is
+// known to be absent; a later source (a cloud copy that arrives after all) runs it again.
+import path from 'node:path';
+import type { CaptureRow } from '../store/captures.js';
+import type { Store } from '../store/db.js';
+import type { Track } from '../twilio/messages.js';
+import { permanent } from './errors.js';
+import type { JobHandler } from './queue.js';
+import { reconcileInWorker } from './reconcile/in-worker.js';
+import type { ReconcileInput } from './reconcile/run.js';
+
+export const RECONCILE_JOB = 'reconcile';
+
+export interface CallSources {
+  streamSid: string | null;
+  recordingSid: string | null;
+  /** a source that may still come: reconciliation waits for it */
+  waitingFor: 'capture' | 'cloud' | null;
+  absent: { local?: string; cloud?: string };
+}
+
+/** What a call has now. The first finished stream is the live capture of record. */
+export async function callSources(store: Store, callSid: string, cloudEnabled: boolean): Promise<CallSources> {
+  const streams = await store.streams.listByCall(callSid);
+  const recordings = await store.recordings.listByCall(callSid);
+  const stream = streams.find((s) => s.state !== 'open') ?? null;
+  const ready = recordings.find((r) => r.state === 'ready') ?? null;
+  const busy = recordings.some((r) => r.state === 'pending' || r.state === 'downloading');
+  const absent: CallSources['absent'] = {};
+  if (!stream) absent.local = streams.length > 0 ? 'the live capture is still open' : 'no media stream reached the gateway';
+  if (!ready) {
+    const failed = recordings.find((r) => r.state === 'failed' || r.state === 'absent');
+    absent.cloud = !cloudEnabled ? 'cloud recording is turned off (CLOUD_RECORDING=false)'
+      : failed ? `${failed.state}: ${failed.failureReason ?? failed.failureCode ?? 'unknown'}` : 'Twilio reported no recording';
+  }
+  let waitingFor: CallSources['waitingFor'] = null;
+  if (streams.some((s) => s.state === 'open')) waitingFor = 'capture';
+  else if (!ready && busy) waitingFor = 'cloud';
+  return { streamSid: stream?.streamSid ?? null, recordingSid: ready?.recordingSid ?? null, waitingFor, absent };
+}
+
+/** One job per combination of sources: duplicates collapse, a new source runs it again. */
+export const reconcileKey = (callSid: string, s: CallSources) => `reconcile:${callSid}:${s.streamSid ?? '-'}:${s.recordingSid ?? '-'}`;
+
+function localInput(captures: CaptureRow[]) {
+  const files = {} as Record<Track, string>;
+  const gaps = {} as Record<Track, Array<[number, number]>>;
+  for (const c of captures) {
+    if (c.kind !== 'track' || c.sampleRate !== 8000 || !c.track) continue;
+    files[c.track] = path.basename(c.path);
+    gaps[c.track] = (c.stats?.gaps as Array<[number, number]> | undefined) ?? [];
+  }
+  if (!files.inbound || !files.outbound) throw permanent('capture_incomplete', 'the live capture lacks a track file');
+  return { files, gaps };
+}
+
+export function reconcileHandler(deps: { store: Store; recordingsDir: string; cloudEnabled: boolean; onDone?: (callSid: string) => void }): JobHandler {
+  return async ({ payload, signal, log }) => {
+    const { callSid } = payload as { callSid: string };
+    const { store } = deps;
+    const call = await store.calls.get(callSid);
+    if (!call) throw permanent('unknown_call', 'no such call in the store');
+    const sources = await callSources(store, callSid, deps.cloudEnabled);
+    if (!sources.streamSid && !sources.recordingSid) throw permanent('no_sources', `nothing to reconcile: ${sources.absent.local}; ${sources.absent.cloud}`);
+    const callDir = path.join(deps.recordingsDir, callSid);
+    const recording = sources.recordingSid ? await store.recordings.get(sources.recordingSid) : undefined;
+    const input: ReconcileInput = {
+      callDir, callSid, agentTrack: call.agentTrack,
+      local: sources.streamSid ? { streamSid: sources.streamSid, ...localInput(await store.captures.listByStream(sources.streamSid)) } : null,
+      cloud: recording?.filePath ? { recordingSid: recording.recordingSid, file: path.basename(recording.filePath) } : null,
+      absent: sources.absent,
+    };
+    const report = await reconcileInWorker(input, signal);
+    await store.reconciliations.save({ callSid, verdict: report.verdict, streamSid: sources.streamSid, recordingSid: sources.recordingSid, report });
+    log.info({ callSid, verdict: report.verdict, offsetS: report.offset_s, driftPpm: report.drift_ppm }, 'call reconciled');
+    deps.onDone?.(callSid);
+    return { verdict: report.verdict };
+  };
+}
