@@ -101,13 +101,13 @@ export class EnvelopeBuilder {
  * Whole-call envelope cross-correlation: the lag (in frames, within [minLag, maxLag]) at which
  * a[i] ≈ b[i + lag], scored by Pearson correlation over the frames both cover where `a`, the local
  * track, has speech: "does this cloud channel hold this track's speech here?". Frames where `a` is
- * NaN (lost, muted) or quiet are left out: in a conversation each track is quiet while the other
- * speaks, and line hiss against hiss would otherwise correlate any two calls' turn-taking (measured
- * 0.4–0.6 for the wrong channel and for another call's recording, against under 0.2 gated); it also
- * lets a track match a mono recording that holds both voices. `b` is the cloud channel: its NaN
+ * NaN (lost, muted) or quiet (under `speechLevel`) are left out: in a conversation each track is
+ * quiet while the other speaks, and line hiss against hiss would otherwise correlate any two calls'
+ * turn-taking (measured 0.4–0.6 for the wrong channel and for another call's recording, against
+ * under 0.2 gated); it also lets a track match a mono recording that holds both voices. `b` is the cloud channel: its NaN
  * frames are real silence there (a recording loses nothing) and count as the quietest level, 0.
  * Cost O(N log R) time and O(R) memory for N frames and R lags (blocked FFT, below): an hour
- * (360k frames) over ±300 lags is a few tens of milliseconds.
+ * (360k frames) over ±350 lags measured 0.1–0.2 s on one core.
  */
 export function findLag(a: Float32Array, b: Float32Array, minLag: number, maxLag: number): { lag: number; score: number } {
   if (!Number.isInteger(minLag) || !Number.isInteger(maxLag) || minLag > maxLag) {

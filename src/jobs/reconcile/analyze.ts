@@ -80,7 +80,9 @@ interface Point { t: number; lag: number; weight: number; track: Track }
 
 function measure(local: WavFileReader, cloud: WavFileReader, channel: number, env: Float32Array, approx: number, track: Track): Point[] {
   const points: Point[] = [];
-  for (const w of windowsFor(local.frames, env, WINDOWS_PER_TRACK, WINDOW)) {
+  // Only where both exist: windows past the end of a cut-short cloud would measure nothing.
+  const overlap = Math.min(local.frames, cloud.frames - approx);
+  for (const w of windowsFor(overlap, env, WINDOWS_PER_TRACK, WINDOW)) {
     const l = local.readChannel(0, w, WINDOW);
     const cloudStart = w + approx - RADIUS;
     const c = cloud.readChannel(channel, cloudStart, WINDOW + 2 * RADIUS);
