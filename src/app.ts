@@ -8,6 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { initResampler } from './audio/resample.js';
 import { SessionRegistry } from './capture/registry.js';
 import { repairInterruptedCaptures } from './capture/repair.js';
+import { errorHandler, registerApi, registerDocs, type ApiRoutes } from './api/index.js';
+import { loadApiKeys } from './api/auth.js';
+import { registerCallsApi } from './api/calls.js';
+import { mediaSigner } from './api/media.js';
+import { registerRecordingsApi } from './api/recordings.js';
 import { twilioCredentials, type Config } from './config.js';
 import { CLOUD_DELETE_JOB, cloudDeleteHandler, downloadHandler } from './jobs/download.js';
 import { createPostCall, type PostCall } from './jobs/post-call.js';
@@ -50,12 +55,22 @@ function signatureChecker(config: Config, log: Logger): SignatureChecker {
   return noSignatureChecks;
 }
 
+/** Route groups under /api, in the order they appear in the docs. */
+const API_ROUTES: readonly ApiRoutes[] = [registerCallsApi, registerRecordingsApi];
+
 /** A stalled transfer is caught by TWILIO_HTTP_TIMEOUT_MS; this bounds a slow trickle. */
 const DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000;
 
+/** Twilio's REST API, when credentials are configured. */
+function createTwilioRest(config: Config): TwilioRest | null {
+  const credentials = twilioCredentials(config.twilio);
+  if (!credentials) return null;
+  return new TwilioRest({ baseUrl: config.twilio.apiBaseUrl, credentials, timeoutMs: config.cloud.httpTimeoutMs });
+}
+
 /** Post-call jobs: the cloud-recording download, the sweep, the optional cloud delete, and
  *  reconciliation. */
-function createQueue(config: Config, store: Store, log: Logger): { queue: JobQueue; postCall: PostCall } {
+function createQueue(config: Config, store: Store, rest: TwilioRest | null, log: Logger): { queue: JobQueue; postCall: PostCall } {
   const { concurrency, maxAttempts, pollMs, backoffBaseMs, backoffMaxMs } = config.jobs;
   const queue = new JobQueue({
     jobs: store.jobs, instanceId: config.instanceId, log, concurrency, maxAttempts, pollMs,
@@ -64,9 +79,7 @@ function createQueue(config: Config, store: Store, log: Logger): { queue: JobQue
   const cloudEnabled = config.cloud.enabled;
   const postCall = createPostCall({ queue, store, cloudEnabled, sweepAfterS: config.cloud.sweepAfterS, log });
   queue.register(RECONCILE_JOB, reconcileHandler({ store, recordingsDir: config.recordingsDir, cloudEnabled }));
-  const credentials = twilioCredentials(config.twilio);
-  if (cloudEnabled && credentials && config.twilio.accountSid) {
-    const rest = new TwilioRest({ baseUrl: config.twilio.apiBaseUrl, credentials, timeoutMs: config.cloud.httpTimeoutMs });
+  if (cloudEnabled && rest && config.twilio.accountSid) {
     const deps = {
       store, rest, queue, recordingsDir: config.recordingsDir, deleteAfterDownload: config.cloud.deleteAfterDownload,
       onSettled: (callSid: string) => postCall.cloudSettled(callSid),
@@ -92,7 +105,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const tokenSecret =
     config.streamTokenSecret ??
     (await store.settings.getOrCreate('stream_token_secret', () => randomBytes(32).toString('base64url')));
-  const { queue, postCall } = createQueue(config, store, log);
+  const rest = createTwilioRest(config);
+  const { queue, postCall } = createQueue(config, store, rest, log);
+  const keys = await loadApiKeys(config.api.keys, store, config.recordingsDir, log);
+  const mediaSecret = await store.settings.getOrCreate('media_url_secret', () => randomBytes(32).toString('base64url'));
+  const signer = mediaSigner(mediaSecret, config.publicUrl, config.api.mediaUrlTtlS);
   const registry = new SessionRegistry({
     recordingsDir: config.recordingsDir,
     instanceId: config.instanceId,
@@ -106,7 +123,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const signatures = signatureChecker(config, log);
 
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, trustProxy: true, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 30_000,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setErrorHandler(errorHandler);
   app.decorate('gateway', { config, store, registry, queue, postCall });
   // Captures close with reason "shutdown" before the WebSocket plugin drops the sockets.
   app.addHook('preClose', async () => registry.closeAll('shutdown'));
@@ -117,6 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await store.close();
   });
   await app.register(formbody);
+  await registerDocs(app);
   await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES * 4 } });
 
   app.get('/healthz', async (_request, reply) => {
@@ -130,5 +155,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   registerVoice(app, { config, store, signatures, tokenSecret, postCall });
   if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures, postCall });
   registerMediaStream(app, { registry, signatures, tokenSecret, log });
+  await registerApi(app, keys, { config, store, queue, signer, twilio: rest }, API_ROUTES);
   return app;
 }

@@ -45,6 +45,15 @@ export interface JobsConfig {
   backoffMaxMs: number;
 }
 
+export interface ApiConfig {
+  /** API_KEYS; empty: a key is generated on the first start */
+  keys: readonly string[];
+  /** requests per minute per API key */
+  rateLimitPerMin: number;
+  /** lifetime of signed media URLs */
+  mediaUrlTtlS: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -64,6 +73,7 @@ export interface Config {
   capture: CaptureConfig;
   cloud: CloudRecordingConfig;
   jobs: JobsConfig;
+  api: ApiConfig;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +181,12 @@ function readCloud(r: EnvReader, twilio: TwilioConfig): CloudRecordingConfig {
   };
 }
 
+function readApiKeys(r: EnvReader): string[] {
+  const keys = (r.str('API_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (keys.some((k) => k.length < 16)) r.problems.push('API_KEYS entries must be at least 16 characters long');
+  return keys;
+}
+
 function readDialPrefixes(r: EnvReader): string[] {
   const raw = r.str('DIAL_ALLOWED_PREFIXES');
   if (raw === undefined) return [];
@@ -215,6 +231,11 @@ export function loadConfig(env: Env = process.env): Config {
       flushMs: r.int('CAPTURE_FLUSH_MS', 500, 50, 500),
     },
     cloud: readCloud(r, twilio),
+    api: {
+      keys: readApiKeys(r),
+      rateLimitPerMin: r.int('API_RATE_LIMIT_PER_MIN', 600, 1, 1_000_000),
+      mediaUrlTtlS: r.int('MEDIA_URL_TTL_S', 900, 10, 7 * 24 * 3600),
+    },
     jobs: {
       concurrency: r.int('JOB_CONCURRENCY', 2, 1, 64),
       maxAttempts: r.int('JOB_MAX_ATTEMPTS', 8, 1, 100),

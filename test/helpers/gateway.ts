@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log.js';
 
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
 export const ACCOUNT_SID = 'AC' + '0'.repeat(31) + '1';
+export const API_KEY = 'test-api-key-0123456789';
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -46,6 +47,7 @@ export async function startGateway(env: Record<string, string> = {}, dir = tempD
     INSTANCE_ID: 'test-instance',
     TWILIO_CALLER_ID: '+15550001111',
     DIAL_ALLOWED_PREFIXES: '+1,+44',
+    API_KEYS: API_KEY,
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -1,0 +1,98 @@
+// Audio and reports served through short-lived signed URLs, so a browser <audio> element can play
+// them with no API key in the page; HTTP Range for seeking. Only names of the recordings
+// contract are served, from inside RECORDINGS_DIR.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { CALL_SID } from '../twilio/messages.js';
+
+/** Every file name of the contract in DESIGN.md, and nothing else. */
+const SERVABLE = /^(MZ[0-9a-f]{32}\.(inbound|outbound)\.(8k|16k)\.wav|MZ[0-9a-f]{32}\.stereo\.8k\.wav|cloud\.RE[0-9a-f]{32}\.wav|final\.(stereo|agent\.16k|customer\.16k)\.wav|reconciliation\.json|transcript\.json)$/i;
+
+export const isServable = (callSid: string, file: string) => CALL_SID.test(callSid) && SERVABLE.test(file);
+
+export interface MediaSigner {
+  /** An absolute URL valid for the configured time. */
+  url(callSid: string, file: string, now?: number): string;
+  verify(callSid: string, file: string, exp: string | undefined, sig: string | undefined, now?: number): 'ok' | 'expired' | 'invalid';
+}
+
+export function mediaSigner(secret: string, publicUrl: string, ttlS: number): MediaSigner {
+  const sign = (callSid: string, file: string, exp: number) =>
+    createHmac('sha256', secret).update(`${callSid}/${file}:${exp}`).digest('base64url');
+  return {
+    url(callSid, file, now = Date.now()) {
+      const exp = Math.floor(now / 1000) + ttlS;
+      return `${publicUrl}/media/${callSid}/${file}?exp=${exp}&sig=${sign(callSid, file, exp)}`;
+    },
+    verify(callSid, file, exp, sig, now = Date.now()) {
+      const e = Number(exp);
+      if (!Number.isInteger(e) || !sig) return 'invalid';
+      const want = Buffer.from(sign(callSid, file, e));
+      const got = Buffer.from(sig);
+      if (got.length !== want.length || !timingSafeEqual(got, want)) return 'invalid';
+      return e * 1000 < now ? 'expired' : 'ok';
+    },
+  };
+}
+
+export type ByteRange = { start: number; end: number } | 'unsatisfiable' | null;
+
+/** One `bytes=` range (first-last, first-, or -suffix). Multiple ranges are served whole. */
+export function parseRange(header: string | undefined, size: number): ByteRange {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.wav': 'audio/wav', '.json': 'application/json' };
+
+async function sendFile(reply: FastifyReply, file: string, rangeHeader: string | undefined) {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch {
+    return reply.code(404).send({ error: 'Not found' });
+  }
+  const range = parseRange(rangeHeader, stat.size);
+  reply.header('Accept-Ranges', 'bytes').header('Content-Type', CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream');
+  reply.header('Cache-Control', 'private, max-age=300');
+  if (range === 'unsatisfiable') return reply.code(416).header('Content-Range', `bytes */${stat.size}`).send();
+  if (range === null) return reply.header('Content-Length', stat.size).send(fs.createReadStream(file));
+  return reply
+    .code(206)
+    .header('Content-Range', `bytes ${range.start}-${range.end}/${stat.size}`)
+    .header('Content-Length', range.end - range.start + 1)
+    .send(fs.createReadStream(file, { start: range.start, end: range.end }));
+}
+
+export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner; recordingsDir: string }): void {
+  const root = path.resolve(deps.recordingsDir);
+  app.get<{ Params: { callSid: string; file: string }; Querystring: { exp?: string; sig?: string } }>(
+    '/media/:callSid/:file',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const { callSid, file } = request.params;
+      if (!isServable(callSid, file)) return reply.code(404).send({ error: 'Not found' });
+      const verdict = deps.signer.verify(callSid, file, request.query.exp, request.query.sig);
+      if (verdict !== 'ok') return reply.code(403).send({ error: verdict === 'expired' ? 'This media link has expired' : 'Invalid media signature' });
+      const full = path.resolve(root, callSid, file);
+      if (!full.startsWith(root + path.sep)) return reply.code(404).send({ error: 'Not found' });
+      return sendFile(reply, full, request.headers.range);
+    },
+  );
+}
