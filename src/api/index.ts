@@ -56,6 +56,8 @@ export async function registerApi(app: FastifyInstance, keys: ApiKeys, deps: Api
       errorResponseBuilder: (_request, ctx) =>
         Object.assign(new Error(`Rate limit exceeded: ${ctx.max} requests per minute per API key`), { statusCode: 429 }),
     });
+    // Inside the scope, so the key is checked first: no key learns nothing about which paths exist.
+    api.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
     for (const register of routes) register(api, deps);
   }, { prefix: '/api' });
 }
