@@ -54,6 +54,20 @@ export interface ApiConfig {
   mediaUrlTtlS: number;
 }
 
+export interface TranscriptionConfig {
+  /** OPENAI_API_KEY; without it transcription reports "not configured" and nothing else breaks */
+  apiKey: string | undefined;
+  baseURL: string;
+  model: string;
+  /** ISO-639-1 hint, or undefined to let the model detect the language */
+  language: string | undefined;
+  /** transcribe utterances while the call runs */
+  live: boolean;
+  /** mask phone and card numbers in stored transcripts */
+  redact: boolean;
+  timeoutMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -74,6 +88,7 @@ export interface Config {
   cloud: CloudRecordingConfig;
   jobs: JobsConfig;
   api: ApiConfig;
+  transcription: TranscriptionConfig;
 }
 
 export class ConfigError extends Error {
@@ -231,6 +246,15 @@ export function loadConfig(env: Env = process.env): Config {
       flushMs: r.int('CAPTURE_FLUSH_MS', 500, 50, 500),
     },
     cloud: readCloud(r, twilio),
+    transcription: {
+      apiKey: r.str('OPENAI_API_KEY'),
+      baseURL: r.url('OPENAI_BASE_URL', 'https://api.openai.com/v1') ?? 'https://api.openai.com/v1',
+      model: r.str('TRANSCRIBE_MODEL') ?? 'whisper-1',
+      language: r.matching('TRANSCRIBE_LANGUAGE', /^[a-z]{2}$/, 'an ISO-639-1 code such as en'),
+      live: r.bool('LIVE_TRANSCRIPTION', true),
+      redact: r.bool('REDACT_TRANSCRIPTS', false),
+      timeoutMs: r.int('OPENAI_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    },
     api: {
       keys: readApiKeys(r),
       rateLimitPerMin: r.int('API_RATE_LIMIT_PER_MIN', 600, 1, 1_000_000),
