@@ -7,6 +7,7 @@ import { createJobsRepo, type JobsRepo } from './jobs.js';
 import { migrationSource } from './migrations.js';
 import { createReconciliationsRepo, type ReconciliationsRepo } from './reconciliations.js';
 import { createRecordingsRepo, type RecordingsRepo } from './recordings.js';
+import { createTranscriptsRepo, type TranscriptsRepo } from './transcripts.js';
 import { createSettingsRepo, type SettingsRepo } from './settings.js';
 import { createStreamsRepo, type StreamsRepo } from './streams.js';
 
@@ -25,6 +26,7 @@ export interface Store {
   jobs: JobsRepo;
   recordings: RecordingsRepo;
   reconciliations: ReconciliationsRepo;
+  transcripts: TranscriptsRepo;
   /** Idempotent: later calls wait for the first one. */
   close(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     jobs: createJobsRepo(knex),
     recordings: createRecordingsRepo(knex),
     reconciliations: createReconciliationsRepo(knex),
+    transcripts: createTranscriptsRepo(knex),
     close() {
       closing ??= knex.destroy();
       return closing;
