@@ -37,6 +37,25 @@ export interface RecordingResource {
   encryption_details: unknown;
 }
 
+/** A recording as the account-level list returns it: the fields the seed API reports. */
+export interface ListedRecording extends RecordingResource {
+  date_created: string | null;
+  date_updated: string | null;
+  price: string | null;
+  price_unit: string | null;
+}
+
+export interface ListRecordingsOptions {
+  accountSid: string;
+  /** Twilio's PageSize (1..1000) */
+  pageSize: number;
+  /** passed on as `DateCreated>` / `DateCreated<` (both inclusive, as Twilio applies them) */
+  dateCreatedAfter?: string;
+  dateCreatedBefore?: string;
+  /** bound on pages followed, so a filter that matches nothing cannot walk the whole account */
+  maxPages: number;
+}
+
 export interface DownloadResult {
   bytes: number;
   sha256: string;
@@ -90,6 +109,45 @@ export class TwilioRest {
       if (next && !next.startsWith(`${list}?`)) throw permanent('bad_next_page', 'Twilio returned an unexpected next_page_uri');
     }
     return out;
+  }
+
+  /** The account's recordings page by page, newest first, following next_page_uri only when it
+   *  stays on the same list (so a hostile or broken answer cannot redirect our credentials). */
+  async *listRecordings(o: ListRecordingsOptions, signal?: AbortSignal): AsyncGenerator<ListedRecording[]> {
+    const list = `/2010-04-01/Accounts/${encodeURIComponent(o.accountSid)}/Recordings.json`;
+    const query = new URLSearchParams({ PageSize: String(o.pageSize) });
+    if (o.dateCreatedAfter !== undefined) query.set('DateCreated>', o.dateCreatedAfter);
+    if (o.dateCreatedBefore !== undefined) query.set('DateCreated<', o.dateCreatedBefore);
+    let next: string | null = `${list}?${query.toString()}`;
+    for (let page = 0; next && page < o.maxPages; page++) {
+      const body = (await this.json(next, 'recording list', signal)) as { recordings?: ListedRecording[]; next_page_uri?: string | null };
+      next = body.next_page_uri ?? null;
+      if (next && !next.startsWith(`${list}?`)) throw permanent('bad_next_page', 'Twilio returned an unexpected next_page_uri');
+      yield body.recordings ?? [];
+    }
+  }
+
+  /** The media URL of a recording path on the configured API host (WAV: no extension). */
+  mediaUrl(path: string): string {
+    return new URL(path, this.base).toString();
+  }
+
+  /**
+   * Whether the media can be fetched: the status of a one-byte ranged GET at the end of the
+   * redirects. A GET with Range rather than HEAD, because the storage URLs Twilio redirects to are
+   * pre-signed for GET. For a 2xx the first body byte must arrive too, so headers followed by
+   * silence count as a stall. Throws (timeout, network, abort) when no status can be given.
+   */
+  async probeMedia(path: string, signal?: AbortSignal): Promise<number> {
+    const res = await this.send(path, 'GET', signal, { range: 'bytes=0-0' });
+    if (!res.body) return res.status;
+    const reader = res.body.getReader();
+    try {
+      if (res.ok) await reader.read();
+      return res.status;
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
   }
 
   async deleteRecording(path: string, signal?: AbortSignal): Promise<void> {
@@ -156,10 +214,10 @@ export class TwilioRest {
   }
 
   /** One request, following redirects by hand so credentials go to the API host only. */
-  private async send(path: string, method: string, signal?: AbortSignal): Promise<Response> {
+  private async send(path: string, method: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Response> {
     let url = new URL(path, this.base);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const headers: Record<string, string> = { 'user-agent': 'callvault' };
+      const headers: Record<string, string> = { 'user-agent': 'callvault', ...extraHeaders };
       if (url.origin === this.base.origin) headers.authorization = this.authorization;
       const timeout = AbortSignal.timeout(this.o.timeoutMs);
       let res: Response;

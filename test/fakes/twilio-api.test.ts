@@ -178,6 +178,27 @@ describe('media', () => {
     assert.equal((await get(`${ROOT}/Recordings/${sid}.mp3`)).status, 400);
     assert.equal((await get(`${ROOT}/Recordings/${sid}.wav`)).status, 200);
   });
+
+  it('honours one byte range, on the API host and on storage; past the end is 416', async () => {
+    const whole = Buffer.from(await (await get(`${ROOT}/Recordings/${RE_DUAL}`)).arrayBuffer());
+    for (const redirect of [false, true]) {
+      tw.redirectMedia = redirect;
+      const r = await get(`${ROOT}/Recordings/${RE_DUAL}`, { ...AUTH, range: 'bytes=0-0' });
+      assert.equal(r.status, 206);
+      assert.equal(r.headers.get('content-range'), `bytes 0-0/${whole.length}`);
+      assert.deepEqual(Buffer.from(await r.arrayBuffer()), whole.subarray(0, 1));
+    }
+    tw.redirectMedia = false;
+    assert.equal((await get(`${ROOT}/Recordings/${RE_DUAL}`, { ...AUTH, range: `bytes=${whole.length}-` })).status, 416);
+  });
+
+  it('counts media requests in flight, and the most at once', async () => {
+    tw.maxInFlight.media = 0;
+    tw.faults.push({ kind: 'media', times: 3, fault: { type: 'latency', ms: 50 } });
+    await Promise.all([1, 2, 3].map(() => get(`${ROOT}/Recordings/${RE_MONO}`).then((r) => r.arrayBuffer())));
+    assert.equal(tw.maxInFlight.media, 3);
+    assert.equal(tw.inFlight.media, 0);
+  });
 });
 
 describe('list', () => {

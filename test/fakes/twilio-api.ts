@@ -14,7 +14,7 @@ import { defaultSignal } from './twilio-api/media.js';
 import { callbackParams, toResource, wholeSeconds, type StoredRecording } from './twilio-api/resource.js';
 import { handle, type RouteContext } from './twilio-api/routes.js';
 import type {
-  AddRecordingInput, FakeTwilio, FakeTwilioOptions, FaultRule, RecordingResource, RequestLogEntry, SuspiciousEntry,
+  AddRecordingInput, FakeTwilio, FakeTwilioOptions, FaultRule, RecordingResource, RequestKind, RequestLogEntry, SuspiciousEntry,
 } from './twilio-api/types.js';
 
 export type * from './twilio-api/types.js';
@@ -24,6 +24,10 @@ export { MSG_16113 } from './twilio-api/resource.js';
 /** A deterministic, well-formed SID (prefix + 32 hex digits) for tests: `fakeSid('RE', 1)`. */
 export function fakeSid(prefix: 'AC' | 'CA' | 'RE' | 'SK', n: number): string {
   return prefix + n.toString(16).padStart(32, '0');
+}
+
+function zeroPerKind(): Record<RequestKind, number> {
+  return { media: 0, storage: 0, metadata: 0, list: 0, delete: 0, other: 0 };
 }
 
 class FakeTwilioServer implements FakeTwilio, RouteContext {
@@ -36,6 +40,8 @@ class FakeTwilioServer implements FakeTwilio, RouteContext {
   readonly suspicious: SuspiciousEntry[] = [];
   readonly storageAuthLeaks: { path: string; authUser: string | null; at: Date }[] = [];
   readonly timers = new Set<NodeJS.Timeout>();
+  readonly inFlight = zeroPerKind();
+  readonly maxInFlight = zeroPerKind();
   readonly accountSid: string;
   redirectMedia: boolean;
   storageBaseUrl: string;

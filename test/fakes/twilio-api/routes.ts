@@ -27,6 +27,8 @@ export interface RouteContext {
   suspicious: SuspiciousEntry[];
   storageAuthLeaks: { path: string; authUser: string | null; at: Date }[];
   timers: Set<NodeJS.Timeout>;
+  inFlight: Record<RequestKind, number>;
+  maxInFlight: Record<RequestKind, number>;
 }
 
 interface Route {
@@ -109,7 +111,20 @@ function flagSuspicious(ctx: RouteContext, req: http.IncomingMessage, url: URL, 
   return pathSuspicious;
 }
 
-function mediaReply(ctx: RouteContext, rec: StoredRecording | undefined, route: Route, url: URL): Reply {
+/** One `bytes=first-[last]` range, as S3 and Twilio's media host honour it: 206 with the slice,
+ *  416 past the end. Anything else (no header, suffix or multiple ranges) gets the whole body. */
+function ranged(reply: Reply, range: string | undefined): Reply {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(range?.trim() ?? '');
+  if (!m || reply.status !== 200) return reply;
+  const size = reply.body.length;
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || start > end) return { status: 416, headers: { 'Content-Range': `bytes */${size}` }, body: Buffer.alloc(0) };
+  const headers = { ...reply.headers, 'Content-Range': `bytes ${start}-${end}/${size}` };
+  return { status: 206, headers, body: reply.body.subarray(start, end + 1) };
+}
+
+function mediaReply(ctx: RouteContext, rec: StoredRecording | undefined, route: Route, url: URL, range: string | undefined): Reply {
   if (!rec || rec.deletedAt || rec.status !== 'completed') return jsonReply(404, notFound(url.pathname));
   const requested = url.searchParams.get('RequestedChannels');
   if (requested !== null && requested !== '1' && requested !== '2') {
@@ -128,7 +143,7 @@ function mediaReply(ctx: RouteContext, rec: StoredRecording | undefined, route: 
     const location = `${ctx.storageBaseUrl}/media-store/${rec.sid}.${ext}?X-Amz-Expires=600&X-Amz-Signature=${token}`;
     return { status: 302, headers: { Location: location }, body: Buffer.alloc(0) };
   }
-  return mediaBytes(rec, ext, presentation);
+  return ranged(mediaBytes(rec, ext, presentation), range);
 }
 
 function mediaBytes(rec: StoredRecording, ext: 'wav' | 'mp3', presentation: 1 | 2): Reply {
@@ -146,10 +161,11 @@ function storageReply(ctx: RouteContext, req: http.IncomingMessage, route: Route
   if (!grant || grant.sid !== route.sid || grant.ext !== route.ext) return s3Error(403, 'AccessDenied', 'Access Denied');
   const rec = ctx.recordings.get(grant.sid);
   if (!rec || rec.deletedAt) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
-  return mediaBytes(rec, grant.ext, grant.presentation);
+  return ranged(mediaBytes(rec, grant.ext, grant.presentation), req.headers.range);
 }
 
-function apiReply(ctx: RouteContext, method: string, route: Route, url: URL): Reply {
+function apiReply(ctx: RouteContext, req: http.IncomingMessage, route: Route, url: URL): Reply {
+  const method = req.method ?? 'GET';
   if (route.kind === 'other') return jsonReply(404, notFound(url.pathname));
   if (!methodAllowed(route, method)) return jsonReply(405, twilioError(405, 20004, 'Method not allowed'));
   const rec = route.sid === undefined ? undefined : ctx.recordings.get(route.sid);
@@ -170,8 +186,15 @@ function apiReply(ctx: RouteContext, method: string, route: Route, url: URL): Re
       ctx.deleted.push({ sid: rec.sid, at: rec.deletedAt });
       return { status: 204, headers: {}, body: Buffer.alloc(0) };
     default:
-      return mediaReply(ctx, rec, route, url);
+      return mediaReply(ctx, rec, route, url, req.headers.range);
   }
+}
+
+/** Requests of each kind being answered now, and the most at once (a client's concurrency). */
+function countInFlight(ctx: RouteContext, kind: RequestKind, res: http.ServerResponse): void {
+  ctx.inFlight[kind]++;
+  ctx.maxInFlight[kind] = Math.max(ctx.maxInFlight[kind], ctx.inFlight[kind]);
+  res.once('close', () => ctx.inFlight[kind]--);
 }
 
 export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -185,6 +208,7 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
   };
   if (route.sid !== undefined) entry.recordingSid = route.sid;
   ctx.requests.push(entry);
+  countInFlight(ctx, route.kind, res);
   const pathSuspicious = flagSuspicious(ctx, req, url, route);
 
   const reply = async (): Promise<[Reply, Parameters<typeof sendReply>[2]]> => {
@@ -202,7 +226,7 @@ export async function handle(ctx: RouteContext, req: http.IncomingMessage, res: 
     });
     if (latencyMs > 0) await sleep(latencyMs);
     if (fault?.type === 'status') return [statusFaultReply(fault, url.pathname), undefined];
-    const r = route.kind === 'storage' ? storageReply(ctx, req, route, url, entry.authUser) : apiReply(ctx, method, route, url);
+    const r = route.kind === 'storage' ? storageReply(ctx, req, route, url, entry.authUser) : apiReply(ctx, req, route, url);
     return [r, fault];
   };
   const [r, fault] = await reply();

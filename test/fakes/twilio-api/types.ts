@@ -134,6 +134,10 @@ export interface FakeTwilio {
   readonly suspicious: SuspiciousEntry[];
   /** Storage requests that carried an Authorization header (a credential leak). */
   readonly storageAuthLeaks: { path: string; authUser: string | null; at: Date }[];
+  /** Requests of each kind being answered right now (counted until the response closes). */
+  readonly inFlight: Record<RequestKind, number>;
+  /** The most requests of each kind answered at once; tests may reset entries to 0. */
+  readonly maxInFlight: Record<RequestKind, number>;
   addRecording(r: AddRecordingInput): RecordingResource;
   updateRecording(sid: string, patch: { status?: string; durationS?: number; errorCode?: number | null }): void;
   /** The PCM the fake serves for this recording (before any mixdown). */
