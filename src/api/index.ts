@@ -7,6 +7,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Store } from '../store/db.js';
+import type { TranscriptHub } from '../transcription/hub.js';
+import type { Transcriber } from '../transcription/openai.js';
 import type { TwilioRest } from '../twilio/rest.js';
 import { API_KEY_HEADER, keyOf, requireApiKey, type ApiKeys } from './auth.js';
 import { registerMedia, type MediaSigner } from './media.js';
@@ -18,6 +20,9 @@ export interface ApiDeps {
   signer: MediaSigner;
   /** null when Twilio credentials are not configured */
   twilio: TwilioRest | null;
+  /** null when OPENAI_API_KEY is not set */
+  transcriber: Transcriber | null;
+  hub: TranscriptHub;
 }
 
 export type ApiRoutes = (api: FastifyInstance, deps: ApiDeps) => void;

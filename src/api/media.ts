@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CALL_SID } from '../twilio/messages.js';
 
 /** Every file name of the contract in DESIGN.md, and nothing else. */
-const SERVABLE = /^(MZ[0-9a-f]{32}\.(inbound|outbound)\.(8k|16k)\.wav|MZ[0-9a-f]{32}\.stereo\.8k\.wav|cloud\.RE[0-9a-f]{32}\.wav|final\.(stereo|agent\.16k|customer\.16k)\.wav|reconciliation\.json|transcript\.json)$/i;
+const SERVABLE = /^(MZ[0-9a-fA-F]{32}\.(inbound|outbound)\.(8k|16k)\.wav|MZ[0-9a-fA-F]{32}\.stereo\.8k\.wav|cloud\.RE[0-9a-fA-F]{32}\.wav|final\.(stereo|agent\.16k|customer\.16k)\.wav|reconciliation\.json|transcript\.json)$/;
 
 export const isServable = (callSid: string, file: string) => CALL_SID.test(callSid) && SERVABLE.test(file);
 
@@ -61,23 +61,37 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 const CONTENT_TYPES: Record<string, string> = { '.wav': 'audio/wav', '.json': 'application/json' };
 
-async function sendFile(reply: FastifyReply, file: string, rangeHeader: string | undefined) {
-  let stat: fs.Stats;
+/** Opens without following links: the gateway never makes any, so a link is not ours to serve.
+ *  The open handle is what is served, so a file swapped after the check is not. */
+async function openServable(dir: string, file: string): Promise<fs.promises.FileHandle | null> {
   try {
-    stat = await fs.promises.stat(file);
+    if (!(await fs.promises.lstat(dir)).isDirectory()) return null;
+    const handle = await fs.promises.open(path.join(dir, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    if ((await handle.stat()).isFile()) return handle;
+    await handle.close();
   } catch {
-    return reply.code(404).send({ error: 'Not found' });
+    // missing, a link, or unreadable: all the same to the client
   }
+  return null;
+}
+
+async function sendFile(reply: FastifyReply, dir: string, file: string, rangeHeader: string | undefined) {
+  const handle = await openServable(dir, file);
+  if (!handle) return reply.code(404).send({ error: 'Not found' });
+  const stat = await handle.stat();
   const range = parseRange(rangeHeader, stat.size);
-  reply.header('Accept-Ranges', 'bytes').header('Content-Type', CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream');
+  reply.header('Accept-Ranges', 'bytes').header('Content-Type', CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
   reply.header('Cache-Control', 'private, max-age=300');
-  if (range === 'unsatisfiable') return reply.code(416).header('Content-Range', `bytes */${stat.size}`).send();
-  if (range === null) return reply.header('Content-Length', stat.size).send(fs.createReadStream(file));
+  if (range === 'unsatisfiable') {
+    await handle.close();
+    return reply.code(416).header('Content-Range', `bytes */${stat.size}`).send();
+  }
+  if (range === null) return reply.header('Content-Length', stat.size).send(handle.createReadStream());
   return reply
     .code(206)
     .header('Content-Range', `bytes ${range.start}-${range.end}/${stat.size}`)
     .header('Content-Length', range.end - range.start + 1)
-    .send(fs.createReadStream(file, { start: range.start, end: range.end }));
+    .send(handle.createReadStream({ start: range.start, end: range.end }));
 }
 
 export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner; recordingsDir: string }): void {
@@ -90,9 +104,9 @@ export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner;
       if (!isServable(callSid, file)) return reply.code(404).send({ error: 'Not found' });
       const verdict = deps.signer.verify(callSid, file, request.query.exp, request.query.sig);
       if (verdict !== 'ok') return reply.code(403).send({ error: verdict === 'expired' ? 'This media link has expired' : 'Invalid media signature' });
-      const full = path.resolve(root, callSid, file);
-      if (!full.startsWith(root + path.sep)) return reply.code(404).send({ error: 'Not found' });
-      return sendFile(reply, full, request.headers.range);
+      const dir = path.resolve(root, callSid);
+      if (!dir.startsWith(root + path.sep)) return reply.code(404).send({ error: 'Not found' });
+      return sendFile(reply, dir, file, request.headers.range);
     },
   );
 }

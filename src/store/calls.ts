@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createCallQueries, type CallQueries } from './call-queries.js';
 import { nowIso } from './time.js';
 
 /** `inbound` = from the phone network to an agent; `outbound` = placed by an agent's browser. */
@@ -41,7 +42,8 @@ export interface ListOptions {
   offset?: number;
 }
 
-export interface CallsRepo {
+/** The queries across a call's tables (search, summaries' facts, delete) live in call-queries.ts. */
+export interface CallsRepo extends CallQueries {
   /** Inserts, or on a repeat only refreshes status and updated_at. Returns the stored row. */
   upsert(call: NewCall): Promise<CallRow>;
   get(callSid: string): Promise<CallRow | undefined>;
@@ -89,6 +91,8 @@ export function createCallsRepo(knex: Knex): CallsRepo {
   const table = () => knex<DbCall>('calls');
 
   return {
+    ...createCallQueries(knex, toRow),
+
     async upsert(call) {
       const at = call.at ?? nowIso();
       const rows: DbCall[] = await table()
