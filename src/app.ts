@@ -13,12 +13,17 @@ import { loadApiKeys } from './api/auth.js';
 import { registerCallsApi } from './api/calls.js';
 import { mediaSigner } from './api/media.js';
 import { registerRecordingsApi } from './api/recordings.js';
+import { registerTranscriptApi } from './api/transcript.js';
+import { TranscriptHub } from './transcription/hub.js';
+import { LiveTranscription } from './transcription/live.js';
 import { twilioCredentials, type Config } from './config.js';
 import { CLOUD_DELETE_JOB, cloudDeleteHandler, downloadHandler } from './jobs/download.js';
 import { createPostCall, type PostCall } from './jobs/post-call.js';
 import { JobQueue } from './jobs/queue.js';
 import { RECONCILE_JOB, reconcileHandler } from './jobs/reconcile.js';
 import { SWEEP_JOB, sweepHandler } from './jobs/sweep.js';
+import { TRANSCRIBE_JOB, transcribeHandler } from './jobs/transcribe.js';
+import { openAiTranscriber, type Transcriber } from './transcription/openai.js';
 import { createLogger, type Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
 import { registerMediaStream, MAX_MESSAGE_BYTES } from './twilio/media-stream.js';
@@ -56,7 +61,9 @@ function signatureChecker(config: Config, log: Logger): SignatureChecker {
 }
 
 /** Route groups under /api, in the order they appear in the docs. */
-const API_ROUTES: readonly ApiRoutes[] = [registerCallsApi, registerRecordingsApi];
+const API_ROUTES: readonly ApiRoutes[] = [registerCallsApi, registerTranscriptApi, registerRecordingsApi];
+/** live utterances transcribed at once, across all calls */
+const LIVE_CONCURRENCY = 4;
 
 /** A stalled transfer is caught by TWILIO_HTTP_TIMEOUT_MS; this bounds a slow trickle. */
 const DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000;
@@ -70,7 +77,7 @@ function createTwilioRest(config: Config): TwilioRest | null {
 
 /** Post-call jobs: the cloud-recording download, the sweep, the optional cloud delete, and
  *  reconciliation. */
-function createQueue(config: Config, store: Store, rest: TwilioRest | null, log: Logger): { queue: JobQueue; postCall: PostCall } {
+function createQueue(config: Config, store: Store, rest: TwilioRest | null, transcriber: Transcriber | null, log: Logger): { queue: JobQueue; postCall: PostCall } {
   const { concurrency, maxAttempts, pollMs, backoffBaseMs, backoffMaxMs } = config.jobs;
   const queue = new JobQueue({
     jobs: store.jobs, instanceId: config.instanceId, log, concurrency, maxAttempts, pollMs,
@@ -78,7 +85,11 @@ function createQueue(config: Config, store: Store, rest: TwilioRest | null, log:
   });
   const cloudEnabled = config.cloud.enabled;
   const postCall = createPostCall({ queue, store, cloudEnabled, sweepAfterS: config.cloud.sweepAfterS, log });
-  queue.register(RECONCILE_JOB, reconcileHandler({ store, recordingsDir: config.recordingsDir, cloudEnabled }));
+  queue.register(RECONCILE_JOB, reconcileHandler({
+    store, recordingsDir: config.recordingsDir, cloudEnabled, onDone: (callSid, key) => postCall.reconciled(callSid, key),
+  }));
+  const t = config.transcription;
+  queue.register(TRANSCRIBE_JOB, transcribeHandler({ store, recordingsDir: config.recordingsDir, language: t.language, redact: t.redact, transcriber }));
   if (cloudEnabled && rest && config.twilio.accountSid) {
     const deps = {
       store, rest, queue, recordingsDir: config.recordingsDir, deleteAfterDownload: config.cloud.deleteAfterDownload,
@@ -106,7 +117,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     config.streamTokenSecret ??
     (await store.settings.getOrCreate('stream_token_secret', () => randomBytes(32).toString('base64url')));
   const rest = createTwilioRest(config);
-  const { queue, postCall } = createQueue(config, store, rest, log);
+  const t = config.transcription;
+  const transcriber = t.apiKey ? openAiTranscriber({ apiKey: t.apiKey, baseURL: t.baseURL, model: t.model, timeoutMs: t.timeoutMs }) : null;
+  if (!transcriber) log.warn('OPENAI_API_KEY is not set: transcription is not configured (capture, download and reconciliation work without it)');
+  const { queue, postCall } = createQueue(config, store, rest, transcriber, log);
+  const hub = new TranscriptHub();
+  const live = transcriber && t.live
+    ? new LiveTranscription({ transcriber, store, hub, log, language: t.language, redact: t.redact, concurrency: LIVE_CONCURRENCY })
+    : null;
   const keys = await loadApiKeys(config.api.keys, store, config.recordingsDir, log);
   const mediaSecret = await store.settings.getOrCreate('media_url_secret', () => randomBytes(32).toString('base64url'));
   const signer = mediaSigner(mediaSecret, config.publicUrl, config.api.mediaUrlTtlS);
@@ -120,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       postCall.callEnded(callSid);
       postCall.captureFinished(callSid);
     },
+    tapFor: live ? (start) => live.tapFor(start) : undefined,
   });
   const signatures = signatureChecker(config, log);
 
@@ -137,6 +156,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onReady', async () => queue.start());
   app.addHook('onClose', async () => {
     await registry.closeAll('shutdown');
+    await live?.drain();
     await queue.stop();
     await store.close();
   });
@@ -155,6 +175,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   registerVoice(app, { config, store, signatures, tokenSecret, postCall });
   if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures, postCall });
   registerMediaStream(app, { registry, signatures, tokenSecret, log });
-  await registerApi(app, keys, { config, store, queue, signer, twilio: rest }, API_ROUTES);
+  await registerApi(app, keys, { config, store, queue, signer, twilio: rest, transcriber, hub }, API_ROUTES);
   return app;
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Track } from '../twilio/messages.js';
-import { SAMPLES_PER_MS, TrackRecorder, type TrackStats } from './track-recorder.js';
+import { SAMPLES_PER_MS, TrackRecorder, type AudioListener, type TrackStats } from './track-recorder.js';
 import { WavFileWriter } from './wav-writer.js';
 
 /** Largest media payload accepted, in mu-law bytes (Twilio sends 160; 0.5 s is generous). */
@@ -34,6 +34,7 @@ export interface CallSessionOptions {
   streamSid: string;
   jitterMs: number;
   flushMs: number;
+  onAudio?: AudioListener;
 }
 
 export type MediaOutcome = 'ok' | 'implausible_jump';
@@ -80,7 +81,7 @@ export class CallSession {
       return new WavFileWriter(full, { sampleRate: rate, channels }, seconds);
     };
     const track = (t: Track) =>
-      new TrackRecorder(t, { pcm8k: open(`${t}.8k`, 8000, 1), pcm16k: open(`${t}.16k`, 16000, 1) }, this.capacity);
+      new TrackRecorder(t, { pcm8k: open(`${t}.8k`, 8000, 1), pcm16k: open(`${t}.16k`, 16000, 1) }, this.capacity, o.onAudio);
     this.recorders = { inbound: track('inbound'), outbound: track('outbound') };
     this.stereo = open('stereo.8k', 8000, 2);
     this.writers = [...Object.values(this.recorders).flatMap((r) => [r.files.pcm8k, r.files.pcm16k]), this.stereo];

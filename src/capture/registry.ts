@@ -5,6 +5,14 @@ import type { CaptureConfig } from '../config.js';
 import type { Store } from '../store/db.js';
 import type { StartMessage } from '../twilio/messages.js';
 import { CallSession, type SessionSummary } from './call-session.js';
+import type { AudioListener } from './track-recorder.js';
+
+/** Something that follows a stream's audio while it is captured (live transcription). */
+export interface AudioTap {
+  audio: AudioListener;
+  /** the stream ended: flush what is pending */
+  close(): void;
+}
 
 export interface RegistryOptions {
   recordingsDir: string;
@@ -14,6 +22,8 @@ export interface RegistryOptions {
   log: Logger;
   /** told once a stream's capture is finalised and recorded */
   onFinished?: (callSid: string) => void;
+  /** a listener for each new stream's audio, if any */
+  tapFor?: (start: StartMessage) => AudioTap | null;
 }
 
 export class SessionRegistry {
@@ -39,12 +49,14 @@ export class SessionRegistry {
    *  records the stream and its captures in the store in the background. */
   open(start: StartMessage, log: Logger): CallSession {
     if (this.sessions.has(start.streamSid)) throw new Error('stream is already being captured');
+    const tap = this.o.tapFor?.(start) ?? null;
     const session = new CallSession({
       recordingsDir: this.o.recordingsDir,
       callSid: start.callSid,
       streamSid: start.streamSid,
       jitterMs: this.o.capture.jitterMs,
       flushMs: this.o.capture.flushMs,
+      ...(tap ? { onAudio: tap.audio } : {}),
     });
     this.sessions.set(start.streamSid, session);
     const inserted = this.track(this.insertRows(start, session).catch((err: unknown) => {
@@ -52,6 +64,7 @@ export class SessionRegistry {
     }));
     session.onClose((summary) => {
       this.sessions.delete(start.streamSid);
+      tap?.close();
       this.track(inserted.then(() => this.finishRows(session, summary)).then(
         () => this.o.onFinished?.(start.callSid),
         (err: unknown) => log.error({ err }, 'could not record the finished capture in the store'),

@@ -38,6 +38,10 @@ export interface TrackFiles {
   pcm16k: WavFileWriter;
 }
 
+/** Receives each track's 16 kHz audio as it is written (live transcription listens here). */
+export type AudioListener = (track: Track, samples16k: Int16Array) => void;
+const ZEROS_16K = new Int16Array(16000);
+
 export class TrackRecorder {
   readonly buffer: JitterBuffer;
   private readonly resampler = new StreamResampler(8000, 16000, 5);
@@ -53,7 +57,7 @@ export class TrackRecorder {
   private readonly recentLate: number[] = new Array<number>(16).fill(-1);
   private recentLateNext = 0;
 
-  constructor(readonly track: Track, readonly files: TrackFiles, capacity: number) {
+  constructor(readonly track: Track, readonly files: TrackFiles, capacity: number, private readonly listener?: AudioListener) {
     this.buffer = new JitterBuffer(capacity);
   }
 
@@ -97,7 +101,7 @@ export class TrackRecorder {
     const n = this.buffer.commit(to, scratch, (s, e) => this.addGap(s, e));
     const pcm = scratch.subarray(0, n);
     this.files.pcm8k.write(pcm);
-    this.files.pcm16k.write(this.resampler.process(pcm));
+    this.write16k(this.resampler.process(pcm));
     this.level.add(pcm);
     return pcm;
   }
@@ -110,9 +114,17 @@ export class TrackRecorder {
     this.buffer.skip(to);
     this.files.pcm8k.writeSilence(n);
     const settle = Math.min(n, RESAMPLER_SETTLE);
-    this.files.pcm16k.write(this.resampler.process(ZEROS.subarray(0, settle)));
+    this.write16k(this.resampler.process(ZEROS.subarray(0, settle)));
     this.files.pcm16k.writeSilence(2 * (n - settle));
+    for (let left = 2 * (n - settle); this.listener && left > 0; left -= ZEROS_16K.length) {
+      this.listener(this.track, ZEROS_16K.subarray(0, Math.min(left, ZEROS_16K.length)));
+    }
     for (let left = n; left > 0; left -= ZEROS.length) this.level.add(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  }
+
+  private write16k(samples: Int16Array): void {
+    this.files.pcm16k.write(samples);
+    this.listener?.(this.track, samples);
   }
 
   private addGap(start: number, end: number): void {
@@ -126,7 +138,7 @@ export class TrackRecorder {
   finish(): TrackStats {
     if (!this.finished) {
       this.finished = true;
-      this.files.pcm16k.write(this.resampler.flush());
+      this.write16k(this.resampler.flush());
       this.resampler.destroy();
     }
     return this.stats();

@@ -5,6 +5,7 @@ import type { Store } from '../store/db.js';
 import type { JobQueue } from './queue.js';
 import { RECONCILE_JOB, callSources, reconcileKey } from './reconcile.js';
 import { SWEEP_JOB, sweepKey } from './sweep.js';
+import { TRANSCRIBE_JOB } from './transcribe.js';
 
 export interface PostCall {
   /** A call ended: schedule the sweep for recordings whose callback never comes. */
@@ -13,6 +14,8 @@ export interface PostCall {
   captureFinished(callSid: string): void;
   /** A cloud recording settled (ready, absent or failed for good), or the sweep found none. */
   cloudSettled(callSid: string): void;
+  /** A reconciliation wrote the final audio: transcribe it (once per reconciliation). */
+  reconciled(callSid: string, reconcileKey: string): void;
 }
 
 export interface PostCallOptions {
@@ -42,6 +45,9 @@ export function createPostCall(o: PostCallOptions): PostCall {
     },
     cloudSettled(callSid) {
       reconcileWhenReady(callSid).catch(failed('reconciliation', callSid));
+    },
+    reconciled(callSid, reconcileKey) {
+      o.queue.enqueue(TRANSCRIBE_JOB, `transcribe:${reconcileKey}`, { callSid }).catch(failed('transcription', callSid));
     },
   };
 }

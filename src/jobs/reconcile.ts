@@ -55,8 +55,8 @@ function localInput(captures: CaptureRow[]) {
   return { files, gaps };
 }
 
-export function reconcileHandler(deps: { store: Store; recordingsDir: string; cloudEnabled: boolean; onDone?: (callSid: string) => void }): JobHandler {
-  return async ({ payload, signal, log }) => {
+export function reconcileHandler(deps: { store: Store; recordingsDir: string; cloudEnabled: boolean; onDone?: (callSid: string, reconcileKey: string) => void }): JobHandler {
+  return async ({ job, payload, signal, log }) => {
     const { callSid } = payload as { callSid: string };
     const { store } = deps;
     const call = await store.calls.get(callSid);
@@ -74,7 +74,7 @@ export function reconcileHandler(deps: { store: Store; recordingsDir: string; cl
     const report = await reconcileInWorker(input, signal);
     await store.reconciliations.save({ callSid, verdict: report.verdict, streamSid: sources.streamSid, recordingSid: sources.recordingSid, report });
     log.info({ callSid, verdict: report.verdict, offsetS: report.offset_s, driftPpm: report.drift_ppm }, 'call reconciled');
-    deps.onDone?.(callSid);
+    deps.onDone?.(callSid, job.key);
     return { verdict: report.verdict };
   };
 }

@@ -35,6 +35,8 @@ export interface RecordingResource {
   error_code: number | null;
   uri: string;
   encryption_details: unknown;
+  /** RFC 2822 */
+  date_created?: string | null;
 }
 
 /** A recording as the account-level list returns it: the fields the seed API reports. */
