@@ -32,8 +32,8 @@ export class JitterBuffer {
     if (end <= this.committed) return { outcome: 'behind', behindSamples: bytes.length };
     const from = Math.max(pos, this.committed);
     let fresh = 0;
-    for (let p = from; p < end; p++) {
-      const i = p % this.capacity;
+    // One modulo per frame, not per sample: the index wraps by hand.
+    for (let p = from, i = from % this.capacity; p < end; p++, i = i + 1 === this.capacity ? 0 : i + 1) {
       if (this.filled[i] === 1) continue;
       this.filled[i] = 1;
       this.data[i] = bytes[p - pos]!;
@@ -55,8 +55,7 @@ export class JitterBuffer {
     if (n <= 0) return 0;
     if (n > this.capacity || n > out.length) throw new RangeError('commit larger than the ring');
     let gapStart = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.committed + k) % this.capacity;
+    for (let k = 0, i = this.committed % this.capacity; k < n; k++, i = i + 1 === this.capacity ? 0 : i + 1) {
       if (this.filled[i] === 1) {
         out[k] = MULAW_TO_PCM16[this.data[i]!]!;
         this.filled[i] = 0;
