@@ -167,7 +167,10 @@ export const CallDetail = Type.Object({
   cloud_recordings: Type.Array(CloudRecording),
   reconciliation: Nullable(Reconciliation),
   jobs: Type.Array(Job),
-  transcript: Type.Null(),
+  transcript: Nullable(Type.Object({
+    source: Type.Union([Type.Literal('post_call'), Type.Literal('live')], { description: 'post_call when it exists, else live' }),
+    lines: Type.Array(Type.Object({ speaker: Type.String(), start: Type.Number(), end: Type.Number(), text: Type.String() })),
+  })),
   artifacts: Type.Array(Artifact),
 });
 

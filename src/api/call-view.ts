@@ -169,9 +169,9 @@ async function jobsOf(store: Store, callSid: string) {
 export async function detailOf(deps: ViewDeps, call: CallRow): Promise<CallDetailT> {
   const { store } = deps;
   const sid = call.callSid;
-  const [facts, streams, captures, recordings, reconciliation, jobs, artifacts] = await Promise.all([
+  const [facts, streams, captures, recordings, reconciliation, jobs, artifacts, transcript] = await Promise.all([
     store.calls.facts([sid]), store.streams.listByCall(sid), store.captures.listByCall(sid), store.recordings.listByCall(sid),
-    reconciliationOf(deps, sid), jobsOf(store, sid), artifactsOf(deps, call),
+    reconciliationOf(deps, sid), jobsOf(store, sid), artifactsOf(deps, call), store.transcripts.preferred(sid),
   ]);
   return {
     ...summaryOf(call, facts.get(sid) ?? emptyFacts()),
@@ -179,8 +179,7 @@ export async function detailOf(deps: ViewDeps, call: CallRow): Promise<CallDetai
     cloud_recordings: recordings.map(recordingView),
     reconciliation,
     jobs,
-    // Filled by the transcription issue.
-    transcript: null,
+    transcript,
     artifacts,
   };
 }

@@ -37,10 +37,8 @@ function registerCallTranscript(api: FastifyInstance, deps: ApiDeps): void {
   }, async (request, reply) => {
     const { callSid } = request.params;
     if (!(await deps.store.calls.get(callSid))) return reply.code(404).send({ error: 'Call not found' });
-    const post = await deps.store.transcripts.lines(callSid, 'post_call');
-    const lines = post.length > 0 ? post : await deps.store.transcripts.lines(callSid, 'live');
-    const source = post.length > 0 ? 'post_call' : lines.length > 0 ? 'live' : null;
-    return { call_sid: callSid, source, status: await transcriptStatus(deps, callSid), lines };
+    const t = await deps.store.transcripts.preferred(callSid);
+    return { call_sid: callSid, source: t?.source ?? null, status: await transcriptStatus(deps, callSid), lines: t?.lines ?? [] };
   });
 
   api.get<{ Params: { callSid: string } }>('/calls/:callSid/transcript/live', {

@@ -19,6 +19,8 @@ export interface TranscriptsRepo {
   replace(callSid: string, source: TranscriptSource, lines: readonly TranscriptLine[]): Promise<void>;
   /** Lines ordered on the timeline. */
   lines(callSid: string, source: TranscriptSource): Promise<TranscriptLine[]>;
+  /** The call's transcript: the post-call one when it exists, else the live one (seed 000). */
+  preferred(callSid: string): Promise<{ source: TranscriptSource; lines: TranscriptLine[] } | null>;
   /** The seed API's cache of whole-recording transcripts. */
   getRecording(recordingSid: string): Promise<{ model: string; text: string; createdAt: string } | undefined>;
   saveRecording(recordingSid: string, model: string, text: string): Promise<void>;
@@ -30,6 +32,10 @@ export function createTranscriptsRepo(knex: Knex): TranscriptsRepo {
   const rows = (callSid: string, source: TranscriptSource, lines: readonly TranscriptLine[]) => {
     const at = nowIso();
     return lines.map((l) => ({ call_sid: callSid, source, speaker: l.speaker, start_s: l.start, end_s: l.end, text: l.text, created_at: at }));
+  };
+  const linesOf = async (callSid: string, source: TranscriptSource): Promise<TranscriptLine[]> => {
+    const found: DbLine[] = await knex('transcript_lines').where({ call_sid: callSid, source }).orderBy('start_s').orderBy('id');
+    return found.map((r) => ({ speaker: r.speaker as Speaker, start: Number(r.start_s), end: Number(r.end_s), text: r.text }));
   };
   return {
     async append(callSid, source, lines) {
@@ -43,9 +49,12 @@ export function createTranscriptsRepo(knex: Knex): TranscriptsRepo {
         for (let i = 0; i < all.length; i += 100) await trx('transcript_lines').insert(all.slice(i, i + 100));
       });
     },
-    async lines(callSid, source) {
-      const found: DbLine[] = await knex('transcript_lines').where({ call_sid: callSid, source }).orderBy('start_s').orderBy('id');
-      return found.map((r) => ({ speaker: r.speaker as Speaker, start: Number(r.start_s), end: Number(r.end_s), text: r.text }));
+    lines: linesOf,
+    async preferred(callSid) {
+      const post = await linesOf(callSid, 'post_call');
+      if (post.length > 0) return { source: 'post_call', lines: post };
+      const live = await linesOf(callSid, 'live');
+      return live.length > 0 ? { source: 'live', lines: live } : null;
     },
     async getRecording(recordingSid) {
       const r = await knex('recording_transcripts').where({ recording_sid: recordingSid }).first() as { model: string; text: string; created_at: string } | undefined;

@@ -123,3 +123,11 @@ test('the seed endpoint: errors of its contract, a transcript from recording_sid
   assert.equal((again.json() as { transcript: string }).transcript, body.transcript);
   assert.equal(ai.requests.length, afterFirst, 'answered from the cache: no new upload');
 });
+
+test('the call detail carries the transcript and says which one it is', async () => {
+  const { sim } = await fullCall(false);
+  await transcriptOf(sim.callSid, 'post_call');
+  const detail = (await api('GET', `/api/calls/${sim.callSid}`)).json() as { transcript: { source: string; lines: unknown[] } | null };
+  assert.equal(detail.transcript?.source, 'post_call');
+  assert.ok((detail.transcript?.lines.length ?? 0) > 0);
+});
