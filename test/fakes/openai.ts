@@ -12,11 +12,10 @@
  * `new OpenAI({ apiKey, baseURL: `${ai.url}/v1` })`. Module layout:
  * openai/{types,routes,form,multipart,wav,speech,render,errors,languages}.ts.
  */
-import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { handle, type RouteContext } from './openai/routes.js';
 import { speechParams, type SpeechParams } from './openai/speech.js';
+import { closeServer, listenLoopback } from './loopback.js';
 import type {
   FakeOpenAI, FakeOpenAIOptions, FaultRule, RequestLogEntry, ScriptRule, SilentUpload, SuspiciousEntry,
 } from './openai/types.js';
@@ -52,22 +51,14 @@ class FakeOpenAIServer implements FakeOpenAI, RouteContext {
     this.scripts.push({ match, text });
   }
 
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const closed = once(this.server, 'close');
-    this.server.close();
-    // Stalled responses never end by themselves; without this, close() would wait for clients.
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return closeServer(this.server, this.timers);
   }
 }
 
 export async function startFakeOpenAI(opts: FakeOpenAIOptions): Promise<FakeOpenAI> {
   const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
   const fake = new FakeOpenAIServer(server, opts, `http://127.0.0.1:${port}`);
   server.on('request', (req, res) => {
     handle(fake, req, res).catch((err: unknown) => {

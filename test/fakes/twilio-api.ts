@@ -7,12 +7,11 @@
  * Usage: `const tw = await startFakeTwilio({ accountSid, authToken })`, then point the gateway's
  * TWILIO_API_BASE_URL at `tw.url`. Module layout: twilio-api/{types,routes,list,resource,media,faults}.ts.
  */
-import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { defaultSignal } from './twilio-api/media.js';
 import { callbackParams, toResource, wholeSeconds, type StoredRecording } from './twilio-api/resource.js';
 import { handle, type RouteContext } from './twilio-api/routes.js';
+import { closeServer, listenLoopback } from './loopback.js';
 import type {
   AddRecordingInput, FakeTwilio, FakeTwilioOptions, FaultRule, RecordingResource, RequestKind, RequestLogEntry, SuspiciousEntry,
 } from './twilio-api/types.js';
@@ -118,22 +117,14 @@ class FakeTwilioServer implements FakeTwilio, RouteContext {
     return callbackParams(this.get(sid), this.accountSid, this.apiBase);
   }
 
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const closed = once(this.server, 'close');
-    this.server.close();
-    // Stalled responses never end by themselves; without this, close() would wait for clients.
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return closeServer(this.server, this.timers);
   }
 }
 
 export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwilio> {
   const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
   const fake = new FakeTwilioServer(server, opts, `http://127.0.0.1:${port}`, port);
   server.on('request', (req, res) => {
     handle(fake, req, res).catch((err: unknown) => {
