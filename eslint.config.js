@@ -15,5 +15,17 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The browser app: plain ES modules run by the page, not by Node.
+    files: ['src/web/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries([
+        'window', 'document', 'location', 'history', 'navigator', 'fetch', 'URL', 'URLSearchParams', 'Node',
+        'EventSource', 'AbortController', 'sessionStorage', 'setTimeout', 'clearTimeout', 'setInterval',
+        'clearInterval', 'requestAnimationFrame', 'ResizeObserver', 'getComputedStyle', 'DataView',
+      ].map((name) => [name, 'readonly'])),
+    },
+  },
   { files: ['src/config.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-restricted-properties': 'off' } },
 );

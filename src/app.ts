@@ -11,6 +11,7 @@ import { repairInterruptedCaptures } from './capture/repair.js';
 import { errorHandler, registerApi, registerDocs, type ApiRoutes } from './api/index.js';
 import { loadApiKeys } from './api/auth.js';
 import { registerCallsApi } from './api/calls.js';
+import { registerLiveApi } from './api/live.js';
 import { mediaSigner } from './api/media.js';
 import { registerRecordingsApi } from './api/recordings.js';
 import { registerTranscriptApi } from './api/transcript.js';
@@ -31,6 +32,8 @@ import { DOWNLOAD_JOB, registerRecordingCallback } from './twilio/recording-call
 import { TwilioRest } from './twilio/rest.js';
 import { createSignatureChecker, noSignatureChecks, type SignatureChecker } from './twilio/signature.js';
 import { registerVoice } from './twilio/voice.js';
+import { registerToken } from './twilio/token.js';
+import { registerWebApp } from './web/plugin.js';
 
 export interface AppDeps {
   logger?: Logger;
@@ -61,7 +64,7 @@ function signatureChecker(config: Config, log: Logger): SignatureChecker {
 }
 
 /** Route groups under /api, in the order they appear in the docs. */
-const API_ROUTES: readonly ApiRoutes[] = [registerCallsApi, registerTranscriptApi, registerRecordingsApi];
+const API_ROUTES: readonly ApiRoutes[] = [registerCallsApi, registerLiveApi, registerTranscriptApi, registerRecordingsApi];
 /** live utterances transcribed at once, across all calls */
 const LIVE_CONCURRENCY = 4;
 
@@ -175,6 +178,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   registerVoice(app, { config, store, signatures, tokenSecret, postCall });
   if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures, postCall });
   registerMediaStream(app, { registry, signatures, tokenSecret, log });
+  registerToken(app, { config, keys });
+  registerWebApp(app);
   await registerApi(app, keys, { config, store, queue, signer, twilio: rest, transcriber, hub }, API_ROUTES);
   return app;
 }

@@ -51,6 +51,13 @@ function scratch(capacity: number): [Int16Array, Int16Array] {
   return s;
 }
 
+function blockRms(pcm: Int16Array): number {
+  if (pcm.length === 0) return 0;
+  let sum = 0;
+  for (const x of pcm) sum += x * x;
+  return Math.sqrt(sum / pcm.length) / 32768;
+}
+
 export class CallSession {
   readonly callSid: string;
   readonly streamSid: string;
@@ -68,6 +75,8 @@ export class CallSession {
   private lastArrival = Date.now();
   private closing: Promise<SessionSummary> | null = null;
   private readonly closeListeners: Array<(s: SessionSummary) => void> = [];
+  /** RMS (0..1 of full scale) of each track's last committed block, for the live view */
+  private lastRms: Record<Track, number> = { inbound: 0, outbound: 0 };
 
   /** Creates the call folder and the five files; throws if this stream was captured before. */
   constructor(o: CallSessionOptions) {
@@ -134,6 +143,9 @@ export class CallSession {
       const a = this.recorders.inbound.commit(ringEnd, left);
       const b = this.recorders.outbound.commit(ringEnd, right);
       this.stereo.writeStereo(a, b, a.length);
+      this.lastRms = { inbound: blockRms(a), outbound: blockRms(b) };
+    } else if (to > this.committed) {
+      this.lastRms = { inbound: 0, outbound: 0 };
     }
     if (to > this.committed) {
       const n = to - this.committed;
@@ -151,6 +163,11 @@ export class CallSession {
       this.commitTo(this.head);
     }
     for (const w of this.writers) w.flushIfOlder(this.flushMs, now);
+  }
+
+  /** Each track's current level and how much of the call is committed, for the live view. */
+  levels(): { rms: Record<Track, number>; durationS: number } {
+    return { rms: { ...this.lastRms }, durationS: this.committed / (SAMPLES_PER_MS * 1000) };
   }
 
   onClose(listener: (s: SessionSummary) => void): void {

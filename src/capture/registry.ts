@@ -41,6 +41,11 @@ export class SessionRegistry {
     return this.sessions.size;
   }
 
+  /** The sessions being captured now (the live view). */
+  list(): CallSession[] {
+    return [...this.sessions.values()];
+  }
+
   get(streamSid: string): CallSession | undefined {
     return this.sessions.get(streamSid);
   }
