@@ -65,7 +65,7 @@ async function oneCore(inputJson: string, mode: 'direct' | 'worker', n: number, 
 }
 
 type LagResult = LoadServerResult & { disturbed: boolean };
-let retryBudget = 2;
+let retryBudget = 1;
 
 /** A lag run, repeated (within the budget) while others disturbed it. */
 async function lagMeasured(inputJson: string, c: LagConfig): Promise<LagResult> {

@@ -88,6 +88,8 @@ export function recordingPath(urlOrUri: string): string {
 export class TwilioRest {
   private readonly base: URL;
   private readonly authorization: string;
+  /** Each response's request controller, so a body read can still be aborted after the headers. */
+  private readonly controllers = new WeakMap<Response, AbortController>();
 
   constructor(private readonly o: TwilioRestOptions) {
     this.base = new URL(o.baseUrl);
@@ -144,10 +146,12 @@ export class TwilioRest {
     const res = await this.send(path, 'GET', signal, { range: 'bytes=0-0' });
     if (!res.body) return res.status;
     const reader = res.body.getReader();
+    const timer = setTimeout(() => this.controllers.get(res)?.abort(), this.o.timeoutMs);
     try {
       if (res.ok) await reader.read();
       return res.status;
     } finally {
+      clearTimeout(timer);
       await reader.cancel().catch(() => undefined);
     }
   }
@@ -155,7 +159,7 @@ export class TwilioRest {
   async deleteRecording(path: string, signal?: AbortSignal): Promise<void> {
     const res = await this.send(`${path}.json`, 'DELETE', signal);
     if (res.ok || res.status === 404) return void (await res.body?.cancel());
-    throw await httpError(res, 'recording delete', this.o.credentials.source);
+    throw await this.failure(res, 'recording delete');
   }
 
   /** Streams the WAV media to `dest` (a temporary file the caller renames), hashing as it goes.
@@ -163,12 +167,12 @@ export class TwilioRest {
   async downloadMedia(path: string, dual: boolean, dest: string, signal?: AbortSignal): Promise<DownloadResult> {
     let res = await this.send(`${path}.wav${dual ? '?RequestedChannels=2' : ''}`, 'GET', signal);
     if (dual && res.status === 400) {
-      const err = await httpError(res, 'recording media', this.o.credentials.source);
+      const err = await this.failure(res, 'recording media');
       if (err.twilioCode !== MONO_AS_DUAL) throw err;
       dual = false;
       res = await this.send(`${path}.wav`, 'GET', signal);
     }
-    if (!res.ok || !res.body) throw await httpError(res, 'recording media', this.o.credentials.source);
+    if (!res.ok || !res.body) throw await this.failure(res, 'recording media');
     const declared = Number(res.headers.get('content-length') ?? NaN);
     const { bytes, sha256 } = await this.saveBody(res.body, dest, signal);
     if (Number.isFinite(declared) && bytes !== declared) {
@@ -207,29 +211,44 @@ export class TwilioRest {
 
   private async json(path: string, what: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.send(path, 'GET', signal);
-    if (!res.ok) throw await httpError(res, what, this.o.credentials.source);
+    if (!res.ok) throw await this.failure(res, what);
+    const text = await this.bodyText(res, what);
     try {
-      return await res.json();
+      return JSON.parse(text);
     } catch (err) {
       throw retryable('bad_json', `${what}: Twilio's answer is not JSON`, err);
     }
   }
 
-  /** One request, following redirects by hand so credentials go to the API host only. */
+  /** One request, following redirects by hand so credentials go to the API host only. The
+   *  timeout covers the response headers; bodies have their own idle timers (bodyText, saveBody).
+   *  A timer we hold ourselves: AbortSignal.timeout inside AbortSignal.any can be collected and
+   *  never fire (nodejs/node#57736). */
   private async send(path: string, method: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Response> {
     let url = new URL(path, this.base);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'callvault', ...extraHeaders };
       if (url.origin === this.base.origin) headers.authorization = this.authorization;
-      const timeout = AbortSignal.timeout(this.o.timeoutMs);
+      const ac = new AbortController();
+      const onAbort = () => ac.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        ac.abort();
+      }, this.o.timeoutMs);
       let res: Response;
       try {
-        res = await fetch(url, { method, headers, redirect: 'manual', signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        res = await fetch(url, { method, headers, redirect: 'manual', signal: ac.signal });
       } catch (err) {
+        signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) throw err;
-        const code = timeout.aborted ? 'timeout' : 'network';
+        const code = timedOut ? 'timeout' : 'network';
         throw retryable(code, `Twilio request failed (${code}): ${(err as Error).message}`, err);
+      } finally {
+        clearTimeout(timer);
       }
+      this.controllers.set(res, ac);
       const location = res.headers.get('location');
       if (res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
@@ -242,6 +261,27 @@ export class TwilioRest {
     }
     throw retryable('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`);
   }
+
+  /** A (small) body as text, aborted if it has not arrived within the timeout. */
+  private async bodyText(res: Response, what: string): Promise<string> {
+    let stalled = false;
+    const timer = setTimeout(() => {
+      stalled = true;
+      this.controllers.get(res)?.abort();
+    }, this.o.timeoutMs);
+    try {
+      return await res.text();
+    } catch (err) {
+      throw retryable(stalled ? 'stalled' : 'body_error', `${what}: the answer ${stalled ? `stalled for ${this.o.timeoutMs} ms` : 'broke off'}`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async failure(res: Response, what: string): Promise<TwilioHttpError> {
+    const text = await this.bodyText(res, what).catch(() => '');
+    return httpError(res.status, text.slice(0, MAX_ERROR_BODY), what, this.o.credentials.source);
+  }
 }
 
 export class TwilioHttpError extends JobError {
@@ -250,8 +290,7 @@ export class TwilioHttpError extends JobError {
   }
 }
 
-async function httpError(res: Response, what: string, credentialSource: string): Promise<TwilioHttpError> {
-  const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
+function httpError(status: number, text: string, what: string, credentialSource: string): TwilioHttpError {
   let twilioCode: number | undefined;
   try {
     const code = (JSON.parse(text) as { code?: unknown }).code;
@@ -259,12 +298,12 @@ async function httpError(res: Response, what: string, credentialSource: string):
   } catch {
     // not a Twilio JSON error body
   }
-  const detail = `HTTP ${res.status}${twilioCode ? `, Twilio error ${twilioCode}` : ''}`;
-  const make = (code: string, message: string, again: boolean) => new TwilioHttpError(code, message, again, res.status, twilioCode);
-  if (res.status === 401 || res.status === 403) {
+  const detail = `HTTP ${status}${twilioCode ? `, Twilio error ${twilioCode}` : ''}`;
+  const make = (code: string, message: string, again: boolean) => new TwilioHttpError(code, message, again, status, twilioCode);
+  if (status === 401 || status === 403) {
     return make('twilio_auth', `Twilio refused the credentials for ${what} (${detail}): check ${credentialSource}`, false);
   }
-  if (res.status === 404) return make('not_found', `${what}: ${detail} (not ready yet, or gone)`, true);
-  if (res.status === 429 || res.status >= 500) return make('twilio_unavailable', `${what}: ${detail}`, true);
+  if (status === 404) return make('not_found', `${what}: ${detail} (not ready yet, or gone)`, true);
+  if (status === 429 || status >= 500) return make('twilio_unavailable', `${what}: ${detail}`, true);
   return make('twilio_rejected', `${what}: ${detail}`, false);
 }

@@ -12,7 +12,7 @@ import { ACCOUNT_SID, AUTH_TOKEN, tempDir } from '../helpers/gateway.js';
 import { PUBLIC } from '../helpers/twilio-sign.js';
 import twilio from 'twilio';
 
-test('SIGKILL during a download: the job completes after restart', { timeout: 60_000 }, async () => {
+test('SIGKILL during a download: the job completes after restart', { timeout: 120_000 }, async () => {
   const fake = await startFakeTwilio({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   const dir = tempDir();
   const port = await freePort();
@@ -36,7 +36,7 @@ test('SIGKILL during a download: the job completes after restart', { timeout: 60
     assert.equal(res.status, 204);
     const callDir = path.join(dir, callSid);
     const part = path.join(callDir, `cloud.${recordingSid}.wav.part`);
-    for (let i = 0; i < 200 && !(fs.existsSync(part) && fs.statSync(part).size > 0); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 600 && !(fs.existsSync(part) && fs.statSync(part).size > 0); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(fs.existsSync(part), 'the download was under way');
   } finally {
     first.proc.kill('SIGKILL');
@@ -49,7 +49,7 @@ test('SIGKILL during a download: the job completes after restart', { timeout: 60
   try {
     const store = await openStore({ databasePath: path.join(dir, 'callvault.sqlite') });
     try {
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1200; i++) {
         row = await store.recordings.get(recordingSid);
         if (row?.state === 'ready' || row?.state === 'failed') break;
         await new Promise((r) => setTimeout(r, 25));

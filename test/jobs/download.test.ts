@@ -51,6 +51,20 @@ for (const [name, fault, times, kind] of recoverable) {
   });
 }
 
+test('the timeout is per pause, not for the whole transfer: slow headers plus a pause under it succeed at once', async () => {
+  const { callSid, recordingSid } = addCallRecording(rig, 2, 2);
+  rig.fake.faults.push({ kind: 'media', recordingSid, times: 1, fault: { type: 'latency', ms: 250 } });
+  rig.fake.faults.push({ kind: 'media', recordingSid, times: 1, fault: { type: 'slowBody', stallMs: 300 } });
+  await postRecordingStatus(rig, recordingSid, 'completed');
+  const row = await settled(rig, recordingSid);
+  const job = await rig.gw.app.gateway.store.jobs.getByKey(`download:${recordingSid}`);
+  assertVerified({ callSid, recordingSid, row, job: job!, files: cloudFiles(rig, callSid) }, 1);
+});
+
+test('a stalled metadata body times out and is retried', async () => {
+  assertVerified(await downloadWith({ type: 'stall' }, 1, 'metadata'), 2);
+});
+
 test('a slow body under the timeout is simply waited for', async () => {
   assertVerified(await downloadWith({ type: 'slowBody', stallMs: 150 }, 1), 1);
 });
