@@ -49,12 +49,14 @@ test('SIGKILL during a download: the job completes after restart', { timeout: 12
   try {
     const store = await openStore({ databasePath: path.join(dir, 'callvault.sqlite') });
     try {
+      // The job's outcome is written just after the recording's state: wait for the job.
+      let job;
       for (let i = 0; i < 1200; i++) {
-        row = await store.recordings.get(recordingSid);
-        if (row?.state === 'ready' || row?.state === 'failed') break;
+        job = await store.jobs.getByKey(`download:${recordingSid}`);
+        if (job?.state === 'succeeded' || job?.state === 'failed') break;
         await new Promise((r) => setTimeout(r, 25));
       }
-      const job = await store.jobs.getByKey(`download:${recordingSid}`);
+      row = await store.recordings.get(recordingSid);
       assert.equal(job?.state, 'succeeded');
     } finally {
       await store.close();

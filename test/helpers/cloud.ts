@@ -41,12 +41,16 @@ export async function postRecordingStatus(rig: CloudRig, recordingSid: string, s
   return rig.gw.app.inject(signedForm('/twilio/recording-status', params));
 }
 
-/** Waits for the recording to reach a final state in the store. */
+/** Waits for the recording to reach a final state in the store, and its download job (if any)
+ *  to record its outcome, which is written just after the recording's state. */
 export async function settled(rig: CloudRig, recordingSid: string, timeoutMs = 15_000) {
   const until = Date.now() + timeoutMs;
+  const { store } = rig.gw.app.gateway;
   for (;;) {
-    const row = await rig.gw.app.gateway.store.recordings.get(recordingSid);
-    if (row && ['ready', 'failed', 'absent'].includes(row.state)) return row;
+    const row = await store.recordings.get(recordingSid);
+    const job = await store.jobs.getByKey(`download:${recordingSid}`);
+    const jobDone = !job || job.state === 'succeeded' || job.state === 'failed';
+    if (row && ['ready', 'failed', 'absent'].includes(row.state) && jobDone) return row;
     if (Date.now() > until) throw new Error(`recording ${recordingSid} still ${row?.state ?? 'unknown'} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
