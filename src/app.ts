@@ -78,8 +78,8 @@ function createTwilioRest(config: Config): TwilioRest | null {
   return new TwilioRest({ baseUrl: config.twilio.apiBaseUrl, credentials, timeoutMs: config.cloud.httpTimeoutMs });
 }
 
-/** Post-call jobs: the cloud-recording download, the sweep, the optional cloud delete, and
- *  reconciliation. */
+/** Post-call jobs: the cloud-recording download, the sweep, the optional cloud delete,
+ *  reconciliation and transcription. */
 function createQueue(config: Config, store: Store, rest: TwilioRest | null, transcriber: Transcriber | null, log: Logger): { queue: JobQueue; postCall: PostCall } {
   const { concurrency, maxAttempts, pollMs, backoffBaseMs, backoffMaxMs } = config.jobs;
   const queue = new JobQueue({
