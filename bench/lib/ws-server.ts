@@ -36,6 +36,10 @@ CallSession.prototype.media = function (this: CallSession, ...args: Parameters<C
 
 async function main(): Promise<void> {
   const dir = tempDir('ws-server');
+  // Whatever ends this process (a failed build, the parent's kill, the self-timeout), the
+  // recordings go with it.
+  process.on('exit', () => removeDir(dir));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(1));
   const logFile = path.join(dir, 'gateway.log');
   const config = loadConfig(gatewayEnv(dir));
   const destination = pino.destination({ dest: logFile, sync: false });
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     last = now;
   }, 1000);
   const selfTimeout = setTimeout(() => process.exit(3), SELF_TIMEOUT_MS);
+  selfTimeout.unref();
   process.stdout.write(`READY ${port}\n`);
 
   await new Promise<void>((resolve) => lines(process.stdin, (l) => l.trim() === 'stop' && resolve()));
@@ -72,7 +77,6 @@ async function main(): Promise<void> {
   destination.flushSync();
   report(await summarize(samples, dir, logFile));
   clearTimeout(selfTimeout);
-  removeDir(dir);
 }
 
 /** Reads the captures' own max_lag_ms from the store file and counts warn+ log lines. */
