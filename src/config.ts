@@ -1,5 +1,6 @@
 // The only reader of process.env. Everything is parsed once into a frozen Config; every bad or
 // missing variable is collected so the operator sees all of them in one startup error.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -68,6 +69,31 @@ export interface TranscriptionConfig {
   timeoutMs: number;
 }
 
+export interface VonageConfig {
+  /** VONAGE_API_KEY: the account's key, the `api_key` claim of signed webhooks */
+  apiKey: string | undefined;
+  applicationId: string | undefined;
+  /** PEM text of the application's private key (VONAGE_PRIVATE_KEY is the text or a file path) */
+  privateKey: string | undefined;
+  /** HS256 secret of signed webhooks; without it /vonage/recording refuses everything */
+  signatureSecret: string | undefined;
+  apiBaseUrl: string;
+  /** VONAGE_FROM_NUMBER: the Vonage number outbound calls are placed from */
+  fromNumber: string | undefined;
+}
+
+export interface ElevenLabsConfig {
+  apiKey: string | undefined;
+  /** HMAC secret of post-call webhooks; without it /elevenlabs/post-call refuses everything */
+  webhookSecret: string | undefined;
+  apiBaseUrl: string;
+  /** ELEVENLABS_MAX_BODY_MB: largest post-call webhook body accepted (audio is base64 in JSON) */
+  maxBodyBytes: number;
+  /** ELEVENLABS_AUDIO_WAIT_S: after a transcript that says has_audio, how long to wait for the
+   *  audio webhook before fetching the audio through the API */
+  audioWaitS: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -89,6 +115,8 @@ export interface Config {
   jobs: JobsConfig;
   api: ApiConfig;
   transcription: TranscriptionConfig;
+  vonage: VonageConfig;
+  elevenlabs: ElevenLabsConfig;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +224,45 @@ function readCloud(r: EnvReader, twilio: TwilioConfig): CloudRecordingConfig {
   };
 }
 
+/** PEM text as given, or read from the file the variable names. */
+function readPem(r: EnvReader, name: string): string | undefined {
+  const raw = r.str(name);
+  if (raw === undefined || raw.includes('-----BEGIN')) return raw?.replace(/\\n/g, '\n');
+  try {
+    const text = fs.readFileSync(raw, 'utf8');
+    if (text.includes('-----BEGIN')) return text;
+    r.problems.push(`${name} names a file that holds no PEM key (${raw})`);
+  } catch (err) {
+    r.problems.push(`${name} is neither PEM text nor a readable file (${(err as Error).message})`);
+  }
+  return undefined;
+}
+
+function readVonage(r: EnvReader): VonageConfig {
+  const v: VonageConfig = {
+    apiKey: r.str('VONAGE_API_KEY'),
+    applicationId: r.matching('VONAGE_APPLICATION_ID', /^[0-9a-fA-F-]{36}$/, 'an application id (a UUID)'),
+    privateKey: readPem(r, 'VONAGE_PRIVATE_KEY'),
+    signatureSecret: r.str('VONAGE_SIGNATURE_SECRET'),
+    apiBaseUrl: r.url('VONAGE_API_BASE_URL', 'https://api.nexmo.com') ?? 'https://api.nexmo.com',
+    fromNumber: r.matching('VONAGE_FROM_NUMBER', /^\+?[1-9]\d{6,14}$/, 'a Vonage number in E.164, such as +447700900000'),
+  };
+  if ((v.applicationId === undefined) !== (v.privateKey === undefined) && !r.problems.some((p) => p.startsWith('VONAGE_'))) {
+    r.problems.push('VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY must be set together (downloads and calls are signed with the application key)');
+  }
+  return v;
+}
+
+function readElevenLabs(r: EnvReader): ElevenLabsConfig {
+  return {
+    apiKey: r.str('ELEVENLABS_API_KEY'),
+    webhookSecret: r.str('ELEVENLABS_WEBHOOK_SECRET'),
+    apiBaseUrl: r.url('ELEVENLABS_API_BASE_URL', 'https://api.elevenlabs.io') ?? 'https://api.elevenlabs.io',
+    maxBodyBytes: r.int('ELEVENLABS_MAX_BODY_MB', 200, 1, 2048) * 1024 * 1024,
+    audioWaitS: r.int('ELEVENLABS_AUDIO_WAIT_S', 600, 1, 7 * 24 * 3600),
+  };
+}
+
 function readApiKeys(r: EnvReader): string[] {
   const keys = (r.str('API_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
   if (keys.some((k) => k.length < 16)) r.problems.push('API_KEYS entries must be at least 16 characters long');
@@ -260,6 +327,8 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimitPerMin: r.int('API_RATE_LIMIT_PER_MIN', 600, 1, 1_000_000),
       mediaUrlTtlS: r.int('MEDIA_URL_TTL_S', 900, 10, 7 * 24 * 3600),
     },
+    vonage: readVonage(r),
+    elevenlabs: readElevenLabs(r),
     jobs: {
       concurrency: r.int('JOB_CONCURRENCY', 2, 1, 64),
       maxAttempts: r.int('JOB_MAX_ATTEMPTS', 8, 1, 100),

@@ -1,13 +1,15 @@
 // TypeBox schemas of /api/calls: they validate requests, shape (and document, at /docs) the
 // responses. Response objects list every key: the serializer drops keys a schema leaves out.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CALL_ID_PATTERN } from '../ids.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Iso = (description: string) => Type.String({ description: `${description} (ISO-8601 UTC)` });
 const Track = Type.Union([Type.Literal('inbound'), Type.Literal('outbound')]);
+const Provider = Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('elevenlabs')]);
 const Speaker = Type.Union([Type.Literal('agent'), Type.Literal('customer')]);
 
-export const CALL_SID_PATTERN = '^CA[0-9a-fA-F]{32}$';
+export const CALL_SID_PATTERN = CALL_ID_PATTERN;
 /** A date (YYYY-MM-DD) or a date-time; a time without a zone is UTC. A space before the zone is
  *  read as `+`, since an unencoded `+` in a query string arrives as a space. */
 export const ISO_DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+ -]\\d{2}:?\\d{2})?)?$';
@@ -15,7 +17,7 @@ export const ISO_DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\
 export const ErrorBody = Type.Object({ error: Type.String() });
 
 export const CallParams = Type.Object({
-  callSid: Type.String({ pattern: CALL_SID_PATTERN, description: 'Twilio CallSid' }),
+  callSid: Type.String({ pattern: CALL_SID_PATTERN, description: 'call id: a Twilio CallSid, VN… (Vonage) or EL-… (ElevenLabs)' }),
 });
 
 export const ListQuery = Type.Object({
@@ -27,6 +29,7 @@ export const ListQuery = Type.Object({
   })),
   status: Type.Optional(Type.String({ pattern: '^[a-z-]{1,32}$', description: "the call's Twilio status, e.g. completed" })),
   direction: Type.Optional(Track),
+  provider: Type.Optional(Provider),
 });
 
 export const DeleteQuery = Type.Object({
@@ -39,6 +42,8 @@ export const CloudState = Type.Union([
 
 const summaryProps = {
   call_sid: Type.String(),
+  provider: Provider,
+  provider_call_id: Nullable(Type.String({ description: 'the provider\'s own id: Vonage conversation_uuid, ElevenLabs conversation_id' })),
   direction: Track,
   from: Nullable(Type.String()),
   to: Nullable(Type.String()),

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseWav } from '../audio/wav.js';
+import { CAPTURE_FILE, CLOUD_FILE } from '../ids.js';
 import type { CallFacts } from '../store/call-queries.js';
 import type { CallRow, TrackName } from '../store/calls.js';
 import type { CaptureRow } from '../store/captures.js';
@@ -41,7 +42,7 @@ export function summaryOf(call: CallRow, facts: CallFacts): CallSummaryT {
   const cloud = cloudState(facts.recordings);
   const cloudS = facts.recordings.find((r) => r.durationS !== null)?.durationS ?? null;
   return {
-    call_sid: call.callSid, direction: call.direction, from: call.fromNumber, to: call.toNumber, status: call.status,
+    call_sid: call.callSid, provider: call.provider, provider_call_id: call.providerCallId, direction: call.direction, from: call.fromNumber, to: call.toNumber, status: call.status,
     created_at: call.createdAt, updated_at: call.updatedAt, ended_at: call.endedAt,
     agent_track: call.agentTrack, customer_track: call.customerTrack,
     cloud_recording_state: cloud.state, cloud_recording_failure: cloud.failure,
@@ -115,8 +116,6 @@ async function wavInfo(file: string) {
   }
 }
 
-const CAPTURE_FILE = /^(MZ[0-9a-f]{32})\.(inbound|outbound|stereo)\./i;
-const CLOUD_FILE = /^cloud\.(RE[0-9a-f]{32})\./i;
 const FINAL_FILE = /^final\.(agent|customer|stereo)\./;
 const KIND_ORDER = { final: 0, capture: 1, cloud: 2 } as const;
 
@@ -142,7 +141,7 @@ export async function artifactsOf(deps: ViewDeps, call: CallRow): Promise<Artifa
   const out: ArtifactT[] = [];
   // isFile() is false for symlinks: nothing outside the folder is ever offered.
   for (const e of entries) {
-    if (!e.isFile() || !e.name.endsWith('.wav') || !isServable(call.callSid, e.name)) continue;
+    if (!e.isFile() || !/\.(wav|mp3)$/.test(e.name) || !isServable(call.callSid, e.name)) continue;
     const what = classify(call, e.name);
     const info = what && (await wavInfo(path.join(dir, e.name)));
     if (what && info) out.push({ ...what, ...info, url: deps.signer.url(call.callSid, e.name) });

@@ -48,7 +48,7 @@ export const registerCallsApi: ApiRoutes = (app, deps) => {
     const before = q.date_to === undefined ? undefined : dateBound(q.date_to, true);
     if (from === null || before === null) return reply.code(400).send({ error: 'Invalid request: date_from/date_to is not a real date' });
     const { rows, total } = await deps.store.calls.search({
-      limit: q.limit, offset: q.offset, status: q.status, direction: q.direction, createdFrom: from, createdBefore: before,
+      limit: q.limit, offset: q.offset, status: q.status, direction: q.direction, provider: q.provider, createdFrom: from, createdBefore: before,
     });
     const facts = await deps.store.calls.facts(rows.map((r) => r.callSid));
     const calls = rows.map((call) => summaryOf(call, facts.get(call.callSid) ?? emptyFacts()));

@@ -5,12 +5,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CALL_SID } from '../twilio/messages.js';
+import { CALL_ID, SERVABLE_FILE } from '../ids.js';
 
-/** Every file name of the contract in DESIGN.md, and nothing else. */
-const SERVABLE = /^(MZ[0-9a-fA-F]{32}\.(inbound|outbound)\.(8k|16k)\.wav|MZ[0-9a-fA-F]{32}\.stereo\.8k\.wav|cloud\.RE[0-9a-fA-F]{32}\.wav|final\.(stereo|agent\.16k|customer\.16k)\.wav|reconciliation\.json|transcript\.json)$/;
-
-export const isServable = (callSid: string, file: string) => CALL_SID.test(callSid) && SERVABLE.test(file);
+/** Only names of the contract in DESIGN.md (ids.ts), and nothing else. */
+export const isServable = (callSid: string, file: string) => CALL_ID.test(callSid) && SERVABLE_FILE.test(file);
 
 export interface MediaSigner {
   /** An absolute URL valid for the configured time. */
@@ -59,7 +57,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.wav': 'audio/wav', '.json': 'application/json' };
+const CONTENT_TYPES: Record<string, string> = { '.wav': 'audio/wav', '.mp3': 'audio/mpeg', '.json': 'application/json' };
 
 /** Opens without following links: the gateway never makes any, so a link is not ours to serve.
  *  The open handle is what is served, so a file swapped after the check is not. */

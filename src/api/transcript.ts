@@ -2,11 +2,12 @@
 // one otherwise (seed 000), and the answer says which; live lines also stream over SSE.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { CALL_ID_PATTERN } from '../ids.js';
 import type { TranscriptLine } from '../store/transcripts.js';
 import type { ApiDeps, ApiRoutes } from './index.js';
 import { registerSeedTranscript } from './seed-transcript.js';
 
-const CallParams = Type.Object({ callSid: Type.String({ pattern: '^CA[0-9a-fA-F]{32}$' }) });
+const CallParams = Type.Object({ callSid: Type.String({ pattern: CALL_ID_PATTERN }) });
 const Line = Type.Object({ speaker: Type.String(), start: Type.Number(), end: Type.Number(), text: Type.String() });
 /** SSE comments keep proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;

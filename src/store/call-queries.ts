@@ -16,6 +16,7 @@ export interface CallSearch {
   createdBefore?: string;
   status?: string;
   direction?: string;
+  provider?: string;
 }
 
 /** What a call's summary is derived from, besides its own row. */
@@ -67,6 +68,7 @@ function filtered(knex: Knex, q: CallSearch): Knex.QueryBuilder {
   if (q.createdBefore !== undefined) void b.where('created_at', '<', q.createdBefore);
   if (q.status !== undefined) void b.where('status', q.status);
   if (q.direction !== undefined) void b.where('direction', q.direction);
+  if (q.provider !== undefined) void b.where('provider', q.provider);
   return b;
 }
 
@@ -92,6 +94,7 @@ async function deleteRows(trx: Knex.Transaction, callSid: string, jobIds: number
   rows.transcript_lines = await trx('transcript_lines').where({ call_sid: callSid }).delete();
   rows.recording_transcripts = await trx('recording_transcripts').whereIn('recording_sid', recordingSids).delete();
   rows.jobs = jobIds.length > 0 ? await trx('jobs').whereIn('id', jobIds).delete() : 0;
+  rows.provider_events = await trx('provider_events').where({ call_sid: callSid }).delete();
   rows.calls = await trx('calls').where({ call_sid: callSid }).delete();
   return rows;
 }

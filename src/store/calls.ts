@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Provider } from '../ids.js';
 import { createCallQueries, type CallQueries } from './call-queries.js';
 import { nowIso } from './time.js';
 
@@ -9,6 +10,9 @@ export type TrackName = 'inbound' | 'outbound';
 
 export interface CallRow {
   callSid: string;
+  provider: Provider;
+  /** the provider's own id when it is not the call_sid (Vonage conversation, ElevenLabs conversation) */
+  providerCallId: string | null;
   accountSid: string | null;
   direction: CallDirection;
   fromNumber: string | null;
@@ -24,6 +28,9 @@ export interface CallRow {
 
 export interface NewCall {
   callSid: string;
+  /** default `twilio` */
+  provider?: Provider;
+  providerCallId?: string | null;
   accountSid?: string | null;
   direction: CallDirection;
   fromNumber?: string | null;
@@ -47,6 +54,10 @@ export interface CallsRepo extends CallQueries {
   /** Inserts, or on a repeat only refreshes status and updated_at. Returns the stored row. */
   upsert(call: NewCall): Promise<CallRow>;
   get(callSid: string): Promise<CallRow | undefined>;
+  /** The call a provider knows by this id (e.g. a Vonage conversation_uuid). */
+  findByProviderId(provider: Provider, providerCallId: string): Promise<CallRow | undefined>;
+  /** Records the provider's id once the provider has answered with it. */
+  setProviderCallId(callSid: string, providerCallId: string): Promise<void>;
   /** Makes sure a row exists for a call first seen on its media stream (its voice webhook was
    *  not recorded): such a call is taken as one from the phone network. Existing rows stay. */
   ensure(callSid: string, accountSid: string | null): Promise<void>;
@@ -58,6 +69,8 @@ export interface CallsRepo extends CallQueries {
 
 interface DbCall {
   call_sid: string;
+  provider: string;
+  provider_call_id: string | null;
   account_sid: string | null;
   direction: string;
   from_number: string | null;
@@ -74,6 +87,8 @@ interface DbCall {
 function toRow(r: DbCall): CallRow {
   return {
     callSid: r.call_sid,
+    provider: r.provider as Provider,
+    providerCallId: r.provider_call_id,
     accountSid: r.account_sid,
     direction: r.direction as CallDirection,
     fromNumber: r.from_number,
@@ -98,6 +113,8 @@ export function createCallsRepo(knex: Knex): CallsRepo {
       const rows: DbCall[] = await table()
         .insert({
           call_sid: call.callSid,
+          provider: call.provider ?? 'twilio',
+          provider_call_id: call.providerCallId ?? null,
           account_sid: call.accountSid ?? null,
           direction: call.direction,
           from_number: call.fromNumber ?? null,
@@ -124,6 +141,8 @@ export function createCallsRepo(knex: Knex): CallsRepo {
       await table()
         .insert({
           call_sid: callSid,
+          provider: 'twilio',
+          provider_call_id: null,
           account_sid: accountSid,
           direction: 'inbound',
           from_number: null,
@@ -142,6 +161,15 @@ export function createCallsRepo(knex: Knex): CallsRepo {
     async get(callSid) {
       const r = await table().where({ call_sid: callSid }).first();
       return r ? toRow(r) : undefined;
+    },
+
+    async findByProviderId(provider, providerCallId) {
+      const r = await table().where({ provider, provider_call_id: providerCallId }).first();
+      return r ? toRow(r) : undefined;
+    },
+
+    async setProviderCallId(callSid, providerCallId) {
+      await table().where({ call_sid: callSid }).update({ provider_call_id: providerCallId, updated_at: nowIso() });
     },
 
     async setStatus(callSid, status, endedAt) {

@@ -5,6 +5,7 @@ import { createCallsRepo, type CallsRepo } from './calls.js';
 import { createCapturesRepo, type CapturesRepo } from './captures.js';
 import { createJobsRepo, type JobsRepo } from './jobs.js';
 import { migrationSource } from './migrations.js';
+import { createProviderEventsRepo, type ProviderEventsRepo } from './provider-events.js';
 import { createReconciliationsRepo, type ReconciliationsRepo } from './reconciliations.js';
 import { createRecordingsRepo, type RecordingsRepo } from './recordings.js';
 import { createTranscriptsRepo, type TranscriptsRepo } from './transcripts.js';
@@ -27,6 +28,7 @@ export interface Store {
   recordings: RecordingsRepo;
   reconciliations: ReconciliationsRepo;
   transcripts: TranscriptsRepo;
+  providerEvents: ProviderEventsRepo;
   /** Idempotent: later calls wait for the first one. */
   close(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     recordings: createRecordingsRepo(knex),
     reconciliations: createReconciliationsRepo(knex),
     transcripts: createTranscriptsRepo(knex),
+    providerEvents: createProviderEventsRepo(knex),
     close() {
       closing ??= knex.destroy();
       return closing;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { jobs002 } from './jobs-migration.js';
 import { reconciliations004 } from './reconciliations-migration.js';
+import { providers006 } from './providers-migration.js';
 import { recordings003 } from './recordings-migration.js';
 import { transcripts005 } from './transcripts-migration.js';
 
@@ -91,7 +92,7 @@ const capture001: NamedMigration = {
   },
 };
 
-export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003, reconciliations004, transcripts005];
+export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003, reconciliations004, transcripts005, providers006];
 
 /** Serves the in-code list to knex's migrator (`migrationSource` config option). */
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

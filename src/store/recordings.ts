@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Provider } from '../ids.js';
 import { fromJson, toNumber } from './json.js';
 import { nowIso } from './time.js';
 
@@ -34,6 +35,8 @@ export interface RecordingRow {
 
 export interface RecordingFacts {
   recordingSid: string;
+  /** default `twilio`; only used when the row is created */
+  provider?: Provider;
   callSid: string;
   accountSid: string | null;
   providerStatus: string;
@@ -127,7 +130,7 @@ export function createRecordingsRepo(knex: Knex): RecordingsRepo {
         const current = await trx<DbRecording>('recordings').where({ recording_sid: f.recordingSid }).first();
         if (!current) {
           await trx('recordings').insert({
-            recording_sid: f.recordingSid, call_sid: f.callSid, provider: 'twilio', provider_status: f.providerStatus,
+            recording_sid: f.recordingSid, call_sid: f.callSid, provider: f.provider ?? 'twilio', provider_status: f.providerStatus,
             state: 'pending', created_at: now, updated_at: now, ...known(f),
           });
         } else {

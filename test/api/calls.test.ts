@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CallDetailT, CallSummaryT } from '../../src/api/call-schemas.js';
+import { CALL_ID_PATTERN } from '../../src/ids.js';
 import { fakeSid } from '../fakes/twilio-api.js';
 import { postRecordingStatus, settled, startCloudRig, type CloudRig } from '../helpers/cloud.js';
 import { ACCOUNT_SID, startGateway } from '../helpers/gateway.js';
@@ -230,6 +231,7 @@ async function rowsOf(call: FullCall) {
     reconciliations: await count('reconciliations', { call_sid: call.callSid }),
     transcript_lines: await count('transcript_lines', { call_sid: call.callSid }),
     recording_transcripts: await count('recording_transcripts', { recording_sid: call.recordingSid }),
+    provider_events: await count('provider_events', { call_sid: call.callSid }),
     jobs: (await rig.gw.app.gateway.store.calls.relatedJobIds(call.callSid)).length,
   };
 }
@@ -237,13 +239,13 @@ async function rowsOf(call: FullCall) {
 test('delete without cloud removes the folder and every row, keeps the cloud copy, and logs it', async () => {
   const rows = await rowsOf(B);
   // Later post-call work (transcription) may add jobs; the sweep, download and reconciliation are there.
-  assert.deepEqual({ ...rows, jobs: rows.jobs >= 3 }, { calls: 1, streams: 1, captures: 5, recordings: 1, recording_events: 1, reconciliations: 1, transcript_lines: 0, recording_transcripts: 0, jobs: true });
+  assert.deepEqual({ ...rows, jobs: rows.jobs >= 3 }, { calls: 1, streams: 1, captures: 5, recordings: 1, recording_events: 1, reconciliations: 1, transcript_lines: 0, recording_transcripts: 0, provider_events: 0, jobs: true });
   const files = filesOf(B.callSid);
   assert.ok(files >= 10, 'capture, cloud and final files and the report');
   const res = await api(rig.gw, 'DELETE', `/api/calls/${B.callSid}?cloud=false`);
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), { deleted: true, call_sid: B.callSid, files_removed: files, cloud_deleted: [] });
-  assert.deepEqual(await rowsOf(B), { calls: 0, streams: 0, captures: 0, recordings: 0, recording_events: 0, reconciliations: 0, transcript_lines: 0, recording_transcripts: 0, jobs: 0 });
+  assert.deepEqual(await rowsOf(B), { calls: 0, streams: 0, captures: 0, recordings: 0, recording_events: 0, reconciliations: 0, transcript_lines: 0, recording_transcripts: 0, provider_events: 0, jobs: 0 });
   assert.equal(fs.existsSync(path.join(rig.gw.dir, B.callSid)), false);
   assert.ok(fs.existsSync(path.join(rig.gw.dir, A.callSid, 'final.stereo.wav')), 'other calls are untouched');
   assert.deepEqual(rig.fake.deleted, []);
@@ -305,5 +307,5 @@ test('the routes and their schemas are in the OpenAPI document', async () => {
   assert.ok(doc.paths['/api/calls']?.get?.parameters?.some((p) => p.name === 'date_from'));
   const one = doc.paths['/api/calls/{callSid}'];
   assert.ok(one?.get && one.delete);
-  assert.equal(one.delete.parameters?.find((p) => p.name === 'callSid')?.schema?.pattern, '^CA[0-9a-fA-F]{32}$');
+  assert.equal(one.delete.parameters?.find((p) => p.name === 'callSid')?.schema?.pattern, CALL_ID_PATTERN);
 });

@@ -7,6 +7,8 @@ test('upsert then get round-trips every field, nulls included', async (t) => {
   const inserted = await store.calls.upsert(aCall());
   const expected = {
     callSid: 'CA00000000000000000000000000000001',
+    provider: 'twilio',
+    providerCallId: null,
     accountSid: 'AC00000000000000000000000000000001',
     direction: 'inbound',
     fromNumber: '+15550100001',

@@ -89,7 +89,7 @@ test('CHECK constraints reject values outside the enums', async (t) => {
   );
 });
 
-test('001_capture compiles to Postgres DDL with the same builder calls', async () => {
+test('every migration compiles to Postgres DDL with the same builder calls', async () => {
   // No server needed: knex compiles without a connection. Guards against SQLite-only schema.
   const pg = knexFactory({ client: 'pg' });
   const sql: string[] = [];
@@ -97,6 +97,10 @@ test('001_capture compiles to Postgres DDL with the same builder calls', async (
     schema: {
       createTable(name: string, build: (t: Knex.CreateTableBuilder) => void) {
         sql.push(...pg.schema.createTable(name, build).toSQL().map((s) => s.sql));
+        return Promise.resolve();
+      },
+      alterTable(name: string, build: (t: Knex.AlterTableBuilder) => void) {
+        sql.push(...pg.schema.alterTable(name, build).toSQL().map((s) => s.sql));
         return Promise.resolve();
       },
     },
