@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # sox is the reference mu-law decoder and resampler; espeak-ng makes real speech for calls;
-# chromium (Debian's, at /usr/bin/chromium) runs the browser app's tests through playwright-core.
+# chromium (Debian's, at /usr/bin/chromium) runs the browser app's tests through playwright-core;
+# lame encodes the MP3s that stand in for ElevenLabs' post-call audio.
 missing=()
-for tool in sox espeak-ng chromium; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in sox espeak-ng chromium lame; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing system packages: ${missing[*]}"
   sudo_cmd=""
