@@ -3,6 +3,7 @@
 // name a call, and the removal of a call with every row that belongs to it.
 import type { Knex } from 'knex';
 import type { CallRow } from './calls.js';
+import { isPostgres } from './engine.js';
 import { fromJson, toNumber } from './json.js';
 
 export interface CallSearch {
@@ -50,14 +51,16 @@ export interface CallQueries {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
-async function jobIdsNaming(db: Knex | Knex.Transaction, callSid: string): Promise<Array<{ id: number; state: string }>> {
+/** `lock` (Postgres, in a transaction): the rows stay locked until it ends, so no claim takes one. */
+async function jobIdsNaming(db: Knex | Knex.Transaction, callSid: string, lock = false): Promise<Array<{ id: number; state: string }>> {
   const sids = new Set<string>([callSid, ...(await db('recordings').where({ call_sid: callSid }).pluck('recording_sid'))]);
-  const rows: Array<{ id: number; key: string; state: string }> = await db('jobs')
+  const query = db('jobs')
     .select('id', 'key', 'state')
     .where((w) => {
       for (const sid of sids) void w.orWhereRaw('?? like ? escape ?', ['key', `%${escapeLike(sid)}%`, '\\']);
     })
     .orderBy('id');
+  const rows: Array<{ id: number; key: string; state: string }> = await (lock ? query.forUpdate() : query);
   // LIKE found candidates (case-insensitively on SQLite); a whole key segment must match exactly.
   return rows.filter((r) => r.key.split(':').some((seg) => sids.has(seg))).map(({ id, state }) => ({ id, state }));
 }
@@ -143,12 +146,17 @@ export function createCallQueries<Db>(knex: Knex, toRow: (r: Db) => CallRow): Ca
 
     async deleteCall(callSid) {
       return knex.transaction(async (trx): Promise<DeleteOutcome> => {
-        // Checked inside the transaction so a claim or a stream start cannot slip in between.
-        if (!(await trx('calls').where({ call_sid: callSid }).first())) return { outcome: 'not_found' };
+        // Checked inside the transaction so a claim or a stream start cannot slip in between:
+        // SQLite has one writer at a time; on Postgres (several gateways) the call row and its
+        // jobs are locked first (a new stream's foreign key check waits on the call row, a
+        // claim skips locked jobs).
+        const pg = isPostgres(trx);
+        const call = trx('calls').where({ call_sid: callSid }).first();
+        if (!(await (pg ? call.forUpdate() : call))) return { outcome: 'not_found' };
         if (await trx('streams').where({ call_sid: callSid, state: 'open' }).first()) {
           return { outcome: 'busy', reason: 'a live capture of this call is still open' };
         }
-        const jobs = await jobIdsNaming(trx, callSid);
+        const jobs = await jobIdsNaming(trx, callSid, pg);
         if (jobs.some((j) => j.state === 'running')) return { outcome: 'busy', reason: 'a job for this call is running' };
         return { outcome: 'deleted', rows: await deleteRows(trx, callSid, jobs.map((j) => j.id)) };
       });

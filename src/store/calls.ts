@@ -42,6 +42,8 @@ export interface NewCall {
   at?: string;
 }
 
+export type CallDetails = Partial<Pick<CallRow, 'direction' | 'fromNumber' | 'toNumber' | 'agentTrack' | 'customerTrack' | 'status' | 'endedAt'>>;
+
 export interface ListOptions {
   /** Default 50. */
   limit?: number;
@@ -58,6 +60,11 @@ export interface CallsRepo extends CallQueries {
   findByProviderId(provider: Provider, providerCallId: string): Promise<CallRow | undefined>;
   /** Records the provider's id once the provider has answered with it. */
   setProviderCallId(callSid: string, providerCallId: string): Promise<void>;
+  /** Inserts unless the call exists; never touches an existing row. True when inserted. For
+   *  provider webhooks that may arrive in any order (ElevenLabs audio before its transcript). */
+  insertIfAbsent(call: NewCall): Promise<boolean>;
+  /** Fills in what a later provider event knows about the call; only the given fields change. */
+  setDetails(callSid: string, details: CallDetails): Promise<boolean>;
   /** Makes sure a row exists for a call first seen on its media stream (its voice webhook was
    *  not recorded): such a call is taken as one from the phone network. Existing rows stay. */
   ensure(callSid: string, accountSid: string | null): Promise<void>;
@@ -134,6 +141,31 @@ export function createCallsRepo(knex: Knex): CallsRepo {
       const row = rows[0];
       if (!row) throw new Error(`upsert of call ${call.callSid} returned no row`);
       return toRow(row);
+    },
+
+    async insertIfAbsent(call) {
+      const at = call.at ?? nowIso();
+      const inserted = await table()
+        .insert({
+          call_sid: call.callSid, provider: call.provider ?? 'twilio', provider_call_id: call.providerCallId ?? null,
+          account_sid: call.accountSid ?? null, direction: call.direction, from_number: call.fromNumber ?? null,
+          to_number: call.toNumber ?? null, agent_track: call.agentTrack, customer_track: call.customerTrack,
+          status: call.status, created_at: at, updated_at: at, ended_at: null,
+        })
+        .onConflict('call_sid')
+        .ignore()
+        .returning('call_sid');
+      return inserted.length > 0;
+    },
+
+    async setDetails(callSid, d) {
+      const columns: Array<[keyof CallDetails, keyof DbCall]> = [
+        ['direction', 'direction'], ['fromNumber', 'from_number'], ['toNumber', 'to_number'], ['agentTrack', 'agent_track'],
+        ['customerTrack', 'customer_track'], ['status', 'status'], ['endedAt', 'ended_at'],
+      ];
+      const patch: Partial<DbCall> = { updated_at: nowIso() };
+      for (const [k, col] of columns) if (d[k] !== undefined) Object.assign(patch, { [col]: d[k] });
+      return (await table().where({ call_sid: callSid }).update(patch)) > 0;
     },
 
     async ensure(callSid, accountSid) {

@@ -13,11 +13,16 @@ import { createSettingsRepo, type SettingsRepo } from './settings.js';
 import { createStreamsRepo, type StreamsRepo } from './streams.js';
 
 export interface StoreOptions {
-  /** SQLite file; its parent folders are created. */
-  databasePath: string;
+  /** SQLite file; its parent folders are created. Ignored when databaseUrl is set. */
+  databasePath?: string;
+  /** postgres://…: the store lives in that Postgres database instead (several gateways can share it). */
+  databaseUrl?: string;
 }
 
+export type Engine = 'sqlite' | 'postgres';
+
 export interface Store {
+  engine: Engine;
   /** For transactions across repositories and for tests; prefer the repositories. */
   knex: Knex;
   calls: CallsRepo;
@@ -53,12 +58,11 @@ interface SqliteConnection {
   exec(sql: string, callback: (err: Error | null) => void): void;
 }
 
-export async function openStore(opts: StoreOptions): Promise<Store> {
-  mkdirSync(dirname(opts.databasePath), { recursive: true });
-
-  const knex = knexFactory({
+function openSqlite(databasePath: string): Knex {
+  mkdirSync(dirname(databasePath), { recursive: true });
+  return knexFactory({
     client: 'sqlite3',
-    connection: { filename: opts.databasePath },
+    connection: { filename: databasePath },
     useNullAsDefault: true,
     pool: {
       // One connection: node-sqlite3 serializes on it anyway, and a single writer means a
@@ -70,9 +74,53 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       },
     },
   });
+}
+
+/** Connections per gateway process: live capture, API and up to JOB_CONCURRENCY jobs share them. */
+export const PG_POOL = { min: 0, max: 10 } as const;
+
+function openPostgres(databaseUrl: string): Knex {
+  return knexFactory({
+    client: 'pg',
+    // Settings in the URL (e.g. ?application_name=, ?sslmode=) win over these defaults.
+    connection: { connectionString: databaseUrl, application_name: 'callvault' },
+    // min 0: idle connections are closed (tarn's 30 s idle timeout), so a quiet gateway holds none.
+    pool: { ...PG_POOL },
+    acquireConnectionTimeout: 30_000,
+  });
+}
+
+/** Any constant, the same in every process: the key of the advisory lock around migrations. */
+const MIGRATION_LOCK = 0x63766d67; // 'cvmg'
+
+/**
+ * Gateways starting at once on one Postgres database must not migrate side by side. knex's own
+ * lock (a row in knex_migrations_lock, taken in the migrations' transaction) does not cover
+ * creating its bookkeeping tables, and a second migrator that finds it taken fails instead of
+ * waiting. So the whole run is serialized by a transaction-scoped advisory lock, held on a
+ * connection of its own while the migrator works on others; it is released when that
+ * transaction ends, also when the process dies. Whoever comes second finds nothing left to do.
+ */
+async function migrate(knex: Knex, engine: Engine): Promise<void> {
+  if (engine === 'sqlite') {
+    await knex.migrate.latest({ migrationSource });
+    return;
+  }
+  await knex.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await knex.migrate.latest({ migrationSource });
+  });
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const engine: Engine = opts.databaseUrl !== undefined ? 'postgres' : 'sqlite';
+  let knex: Knex;
+  if (opts.databaseUrl !== undefined) knex = openPostgres(opts.databaseUrl);
+  else if (opts.databasePath !== undefined) knex = openSqlite(opts.databasePath);
+  else throw new Error('openStore needs a databasePath (SQLite) or a databaseUrl (Postgres)');
 
   try {
-    await knex.migrate.latest({ migrationSource });
+    await migrate(knex, engine);
   } catch (err) {
     await knex.destroy();
     throw err;
@@ -80,6 +128,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   let closing: Promise<void> | undefined;
   return {
+    engine,
     knex,
     calls: createCallsRepo(knex),
     streams: createStreamsRepo(knex),

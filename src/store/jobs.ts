@@ -1,13 +1,16 @@
 import type { Knex } from 'knex';
 import { fromJson, toJson, toNumber } from './json.js';
+import { isPostgres } from './engine.js';
 import { nowIso } from './time.js';
 
 /**
- * The durable job queue's table. Written to run unchanged on Postgres with several gateway
- * processes: every state change is one conditional UPDATE whose WHERE clause restates what the
- * writer believes about the row (state, lease owner, attempt), and the affected-row count says
- * whether it won. No SELECT ... FOR UPDATE, no engine-specific SQL. Lease times come from each
- * claimer's clock, so gateway hosts must agree (NTP) to well within a lease.
+ * The durable job queue's table, shared by every gateway process on the database. Every state
+ * change after a claim is one conditional UPDATE whose WHERE clause restates what the writer
+ * believes about the row (state, lease owner), and the affected-row count says whether it won.
+ * Claims differ by engine: on Postgres a row lock (`SELECT … FOR UPDATE SKIP LOCKED`, then the
+ * UPDATE, in one transaction), on SQLite (one writer at a time anyway) a compare-and-set UPDATE
+ * guarded by the attempt count read. Lease times come from each claimer's clock, so gateway
+ * hosts must agree (NTP) to well within a lease.
  */
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -78,6 +81,8 @@ export interface JobsRepo {
    */
   releaseOwn(instanceId: string, now?: number): Promise<{ requeued: number; failed: number }>;
   countByState(): Promise<Record<JobState, number>>;
+  /** Queued and running jobs by kind and state: the queue depth metrics report. */
+  countActiveByKind(): Promise<Array<{ kind: string; state: JobState; count: number }>>;
 }
 
 interface DbJob {
@@ -140,6 +145,7 @@ function claimable(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
 }
 
 export function createJobsRepo(knex: Knex): JobsRepo {
+  const postgres = isPostgres(knex);
   const table = () => knex<DbJob>('jobs');
   /** Writes by the lease holder: only while the job is running under its lease. */
   const held = (id: number, instanceId: string) =>
@@ -174,6 +180,38 @@ export function createJobsRepo(knex: Knex): JobsRepo {
     return n === 1 ? get(c.id) : undefined;
   }
 
+  /**
+   * Postgres: the first claimable row nobody else has locked, locked until this transaction
+   * ends (`FOR UPDATE SKIP LOCKED`), then leased. Claimers in any number of processes each get
+   * a different row and never wait on one another. A row whose expired lease was its last
+   * attempt is failed as abandoned, and the next one is looked at.
+   */
+  async function claimLocked(instanceId: string, now: number, leaseMs: number, kinds: readonly string[]): Promise<JobRow | undefined> {
+    return knex.transaction(async (trx) => {
+      for (let round = 0; round < CLAIM_ROUNDS; round++) {
+        const c: DbJob | undefined = await claimable(trx<DbJob>('jobs').whereIn('kind', [...kinds]), now)
+          .orderBy([{ column: 'run_at' }, { column: 'id' }])
+          .first()
+          .forUpdate()
+          .skipLocked();
+        if (!c) return undefined;
+        const at = new Date(now).toISOString();
+        if (c.attempts >= c.max_attempts) {
+          await trx('jobs').where({ id: c.id }).update({
+            state: 'failed', lease_owner: null, lease_expires_at: null, updated_at: at, finished_at: at,
+            last_error: toJson(abandoned(at)),
+          });
+          continue;
+        }
+        const rows: DbJob[] = await trx('jobs').where({ id: c.id }).update({
+          state: 'running', attempts: c.attempts + 1, lease_owner: instanceId, lease_expires_at: now + leaseMs, updated_at: at,
+        }, '*');
+        return rows[0] ? toRow(rows[0]) : undefined;
+      }
+      return undefined;
+    });
+  }
+
   return {
     async enqueue(job) {
       const at = nowIso();
@@ -203,6 +241,7 @@ export function createJobsRepo(knex: Knex): JobsRepo {
 
     async claim(instanceId, now, leaseMs, kinds) {
       if (kinds.length === 0) return undefined;
+      if (postgres) return claimLocked(instanceId, now, leaseMs, kinds);
       // A lost race only means another claimer took that row: look again. Bounded so that heavy
       // contention ends in the caller's poll pause (a back-off) rather than a hot loop.
       for (let round = 0; round < CLAIM_ROUNDS; round++) {
@@ -280,6 +319,12 @@ export function createJobsRepo(knex: Knex): JobsRepo {
       const out: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
       for (const r of rows) out[r.state as JobState] = toNumber(r.n);
       return out;
+    },
+
+    async countActiveByKind() {
+      const rows = (await table().select('kind', 'state').count({ n: '*' })
+        .whereIn('state', ['queued', 'running']).groupBy('kind', 'state')) as { kind: string; state: string; n: number | string }[];
+      return rows.map((r) => ({ kind: r.kind, state: r.state as JobState, count: toNumber(r.n) }));
     },
   };
 }

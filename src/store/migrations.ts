@@ -3,6 +3,7 @@ import { jobs002 } from './jobs-migration.js';
 import { reconciliations004 } from './reconciliations-migration.js';
 import { providers006 } from './providers-migration.js';
 import { recordings003 } from './recordings-migration.js';
+import { storage007 } from './storage-migration.js';
 import { transcripts005 } from './transcripts-migration.js';
 
 /**
@@ -92,7 +93,7 @@ const capture001: NamedMigration = {
   },
 };
 
-export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003, reconciliations004, transcripts005, providers006];
+export const migrations: readonly NamedMigration[] = [capture001, jobs002, recordings003, reconciliations004, transcripts005, providers006, storage007];
 
 /** Serves the in-code list to knex's migrator (`migrationSource` config option). */
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Provider } from '../ids.js';
+import { isPostgres } from './engine.js';
 import { fromJson, toNumber } from './json.js';
 import { nowIso } from './time.js';
 
@@ -127,14 +128,21 @@ export function createRecordingsRepo(knex: Knex): RecordingsRepo {
     async upsert(f) {
       return knex.transaction(async (trx) => {
         const now = nowIso();
-        const current = await trx<DbRecording>('recordings').where({ recording_sid: f.recordingSid }).first();
-        if (!current) {
-          await trx('recordings').insert({
+        // Insert-or-ignore first: callbacks for one recording may reach two gateways at once.
+        const inserted = await trx('recordings')
+          .insert({
             recording_sid: f.recordingSid, call_sid: f.callSid, provider: f.provider ?? 'twilio', provider_status: f.providerStatus,
             state: 'pending', created_at: now, updated_at: now, ...known(f),
-          });
-        } else {
-          const forward = rank(f.providerStatus) >= rank(String(current.provider_status));
+          })
+          .onConflict('recording_sid')
+          .ignore()
+          .returning('recording_sid');
+        if (inserted.length === 0) {
+          // Postgres: the row stays locked until commit, so a concurrent callback compares its
+          // status with this one's result, not with what both read before.
+          const read = trx<DbRecording>('recordings').where({ recording_sid: f.recordingSid }).first();
+          const current = await (isPostgres(trx) ? read.forUpdate() : read);
+          const forward = rank(f.providerStatus) >= rank(String(current?.provider_status ?? ''));
           await trx('recordings').where({ recording_sid: f.recordingSid }).update({
             ...known(f), ...(forward ? { provider_status: f.providerStatus } : {}), updated_at: now,
           });

@@ -19,6 +19,8 @@ export interface StreamRow {
   endedAt: string | null;
   closeReason: string | null;
   events: StreamEvents | null;
+  /** when its files were verified in the object store (at once with the local store) */
+  storedAt: string | null;
 }
 
 export interface NewStream {
@@ -54,6 +56,9 @@ export interface StreamsRepo {
   listByCall(callSid: string): Promise<StreamRow[]>;
   /** Streams this instance still has open: after a crash, the ones to repair. */
   listOpen(instanceId: string): Promise<StreamRow[]>;
+  markStored(streamSid: string): Promise<void>;
+  /** Finished streams of this instance whose files are not yet in the object store. */
+  listUnstored(instanceId: string): Promise<StreamRow[]>;
 }
 
 interface DbStream {
@@ -67,6 +72,7 @@ interface DbStream {
   ended_at: string | null;
   close_reason: string | null;
   events: string | null;
+  stored_at: string | null;
 }
 
 function toRow(r: DbStream): StreamRow {
@@ -81,6 +87,7 @@ function toRow(r: DbStream): StreamRow {
     endedAt: r.ended_at,
     closeReason: r.close_reason,
     events: fromJson<StreamEvents>(r.events),
+    storedAt: r.stored_at ?? null,
   };
 }
 
@@ -105,6 +112,7 @@ export function createStreamsRepo(knex: Knex): StreamsRepo {
         ended_at: null,
         close_reason: null,
         events: null,
+        stored_at: null,
       };
       await table().insert(db);
       return toRow(db);
@@ -133,6 +141,18 @@ export function createStreamsRepo(knex: Knex): StreamsRepo {
 
     async listByCall(callSid) {
       const rows = await table().where({ call_sid: callSid }).orderBy([...ORDER]);
+      return rows.map(toRow);
+    },
+
+    async markStored(streamSid) {
+      await table().where({ stream_sid: streamSid }).update({ stored_at: nowIso() });
+    },
+
+    async listUnstored(instanceId) {
+      const rows = await table()
+        .where({ instance_id: instanceId, stored_at: null })
+        .whereNot({ state: 'open' })
+        .orderBy([...ORDER]);
       return rows.map(toRow);
     },
 

@@ -6,37 +6,44 @@ import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { JobQueue, type JobQueueOptions } from '../../src/jobs/queue.js';
 import type { Logger } from '../../src/log.js';
-import { openStore, type Store } from '../../src/store/db.js';
+import { openStore, type Store, type StoreOptions } from '../../src/store/db.js';
+import { createSchema, type Engine } from '../helpers/postgres.js';
 
 export interface Env {
+  engine: Engine;
   dir: string;
-  path: string;
   store: Store;
-  /** Another connection pool on the same file, as a second gateway process would have. */
+  /** Another connection pool on the same database, as a second gateway process would have. */
   openAnother(): Promise<Store>;
   queue(over: Partial<JobQueueOptions> & { store?: Store }): JobQueue;
 }
 
 /**
- * A real SQLite file in a fresh folder. Cleanup runs last-in first-out (queues stop before
- * their stores close, stores close before the folder goes), whatever order tests create them in.
+ * A real store on a fresh database (a SQLite file in a fresh folder, or a new Postgres database).
+ * Cleanup runs last-in first-out (queues stop before their stores close, stores close before
+ * the database and folder go), whatever order tests create them in.
  */
-export async function jobsEnv(t: TestContext): Promise<Env> {
+export async function jobsEnv(t: TestContext, engine: Engine = 'sqlite'): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), 'cv-jobs-'));
-  const path = join(dir, 'callvault.sqlite');
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
   t.after(async () => {
     for (const c of cleanups.reverse()) await c();
   });
+  let options: StoreOptions = { databasePath: join(dir, 'callvault.sqlite') };
+  if (engine === 'postgres') {
+    const db = await createSchema();
+    cleanups.push(() => db.drop());
+    options = { databaseUrl: db.url };
+  }
   const open = async () => {
-    const s = await openStore({ databasePath: path });
+    const s = await openStore(options);
     cleanups.push(() => s.close());
     return s;
   };
   const store = await open();
   return {
+    engine,
     dir,
-    path,
     store,
     openAnother: open,
     queue(over) {

@@ -1,9 +1,10 @@
-// JobQueue against a real SQLite file: retries, limits, concurrency, timeouts, stop, leases, logs.
+// JobQueue against a real database (SQLite and Postgres): retries, limits, concurrency, timeouts, stop, leases, logs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { permanent, retryable } from '../../src/jobs/errors.js';
 import { backoffMs } from '../../src/jobs/queue.js';
 import { capturedLog, deferred, jobsEnv, sleep, untilAborted, waitFor } from './helpers.js';
+import { forEachEngine } from '../helpers/postgres.js';
 
 test('backoffMs doubles per attempt, caps at maxMs and jitters within [half, full]', () => {
   const b = { baseMs: 1000, maxMs: 5000 };
@@ -12,8 +13,8 @@ test('backoffMs doubles per attempt, caps at maxMs and jitters within [half, ful
   assert.equal(backoffMs(2, b, () => 0.5), 1500);
 });
 
-test('enqueue is idempotent by key: a duplicated webhook runs the job once', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('enqueue is idempotent by key: a duplicated webhook runs the job once', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({});
   const seen: unknown[] = [];
   q.register('download', async ({ payload }) => {
@@ -32,8 +33,8 @@ test('enqueue is idempotent by key: a duplicated webhook runs the job once', asy
   await assert.rejects(q.enqueue('sweep', 'download:RE1', {}), /already belongs to kind download/);
 });
 
-test('a retryable error is retried after growing, jittered delays until it succeeds', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('a retryable error is retried after growing, jittered delays until it succeeds', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   let clock = 1_700_000_000_000;
   const jitter = [0, 1, 0.5];
   const q = env.queue({ now: () => clock, random: () => jitter.shift() ?? 1, backoff: { baseMs: 1000, maxMs: 3000 }, maxAttempts: 5 });
@@ -63,8 +64,8 @@ test('a retryable error is retried after growing, jittered delays until it succe
   assert.deepEqual(q.stats(), { inFlight: 0, claimed: 4, succeeded: 1, retried: 3, failed: 0, lost: 0, released: 0 });
 });
 
-test('a non-retryable error fails the job at once and keeps the error', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('a non-retryable error fails the job at once and keeps the error', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ maxAttempts: 5 });
   let calls = 0;
   q.register('download', async () => {
@@ -82,8 +83,8 @@ test('a non-retryable error fails the job at once and keeps the error', async (t
   assert.ok(row?.finishedAt);
 });
 
-test('after max attempts the job fails with the last error (unknown errors count as retryable)', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('after max attempts the job fails with the last error (unknown errors count as retryable)', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ maxAttempts: 9 });
   q.register('download', async ({ attempt }) => {
     throw new Error(`disk hiccup ${attempt}`);
@@ -99,8 +100,8 @@ test('after max attempts the job fails with the last error (unknown errors count
   assert.equal((await env.store.jobs.get(other.job.id))?.attempts, 2);
 });
 
-test('no more handlers run at once than the concurrency bound', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('no more handlers run at once than the concurrency bound', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ concurrency: 3 });
   let inFlight = 0;
   let peak = 0;
@@ -127,8 +128,8 @@ test('no more handlers run at once than the concurrency bound', async (t) => {
   assert.deepEqual([peak, (await env.store.jobs.countByState()).succeeded], [3, 9]);
 });
 
-test('a handler over its timeout is aborted and retried as a timeout', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('a handler over its timeout is aborted and retried as a timeout', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({});
   q.register('download', async ({ attempt, signal }) => {
     if (attempt === 1) await untilAborted(signal);
@@ -141,8 +142,8 @@ test('a handler over its timeout is aborted and retried as a timeout', async (t)
   assert.deepEqual([row?.attempts, row?.result, row?.lastError?.code, row?.lastError?.retryable], [2, 2, 'timeout', true]);
 });
 
-test('a handler that ignores its signal loses its slot after settleMs and the timeout counts', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('a handler that ignores its signal loses its slot after settleMs and the timeout counts', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ maxAttempts: 1, settleMs: 30 });
   q.register('download', () => new Promise(() => {}), { timeoutMs: 20 });
   await q.start();
@@ -152,8 +153,8 @@ test('a handler that ignores its signal loses its slot after settleMs and the ti
   assert.deepEqual([row?.state, row?.lastError?.code, q.stats().inFlight], ['failed', 'timeout', 0]);
 });
 
-test('stop() aborts a running handler and puts the job back without burning an attempt', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('stop() aborts a running handler and puts the job back without burning an attempt', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({});
   const started = deferred();
   let sawReason: unknown;
@@ -178,8 +179,8 @@ test('stop() aborts a running handler and puts the job back without burning an a
   assert.deepEqual(await env.store.jobs.get(job.id).then((r) => [r?.state, r?.result]), ['succeeded', 1]);
 });
 
-test('stop() is bounded even when a handler ignores its signal', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('stop() is bounded even when a handler ignores its signal', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ settleMs: 50 });
   const started = deferred();
   q.register('download', () => {
@@ -195,8 +196,8 @@ test('stop() is bounded even when a handler ignores its signal', async (t) => {
   assert.deepEqual(await env.store.jobs.get(job.id).then((r) => [r?.state, r?.attempts]), ['queued', 0]);
 });
 
-test('a lost lease aborts the handler and its outcome is not written', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('a lost lease aborts the handler and its outcome is not written', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({ leaseMs: 60 });
   const started = deferred();
   let reason: unknown;
@@ -216,8 +217,8 @@ test('a lost lease aborts the handler and its outcome is not written', async (t)
   assert.deepEqual([row?.state, row?.leaseOwner, row?.result], ['running', 'gw-thief', null]);
 });
 
-test('kinds without a handler here are left for another process', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('kinds without a handler here are left for another process', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const q = env.queue({});
   q.register('download', async () => 'ok');
   await q.start();
@@ -226,8 +227,8 @@ test('kinds without a handler here are left for another process', async (t) => {
   assert.equal((await env.store.jobs.get(job.id))?.state, 'queued');
 });
 
-test('outcome logs carry id, kind, attempt and code, never the payload', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('outcome logs carry id, kind, attempt and code, never the payload', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const { log, lines } = capturedLog();
   const q = env.queue({ log, maxAttempts: 2 });
   q.register('download', async ({ attempt }) => {

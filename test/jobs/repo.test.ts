@@ -1,8 +1,8 @@
-// The jobs repository on a real SQLite file: the guarded writes the queue's safety rests on.
+// The jobs repository on a real database (SQLite and Postgres): the guarded writes the queue's safety rests on.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import type { JobErrorInfo, NewJob } from '../../src/store/jobs.js';
 import { jobsEnv } from './helpers.js';
+import { forEachEngine } from '../helpers/postgres.js';
 
 const T = 1_700_000_000_000;
 const LEASE = 30_000;
@@ -11,8 +11,8 @@ const job = (over: Partial<NewJob> = {}): NewJob => ({
 });
 const err = (code: string): JobErrorInfo => ({ code, message: `${code} happened`, retryable: true, at: new Date(T).toISOString() });
 
-test('enqueue is insert-or-ignore on key and round-trips every column', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('enqueue is insert-or-ignore on key and round-trips every column', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   const first = await store.jobs.enqueue(job());
   assert.equal(first.created, true);
   const again = await store.jobs.enqueue(job({ payload: { other: true }, runAt: T + 5 }));
@@ -28,8 +28,8 @@ test('enqueue is insert-or-ignore on key and round-trips every column', async (t
   assert.equal(await store.jobs.getByKey('nope'), undefined);
 });
 
-test('listByKeyPrefix is an exact, case-sensitive prefix; % and _ are literal', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('listByKeyPrefix is an exact, case-sensitive prefix; % and _ are literal', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   for (const key of ['sweep:CA1', 'download:RE1', 'download:re2', 'download:RE3', 'down%:X', 'downXoad:RE4']) {
     await store.jobs.enqueue(job({ key }));
   }
@@ -38,8 +38,8 @@ test('listByKeyPrefix is an exact, case-sensitive prefix; % and _ are literal', 
   assert.deepEqual((await store.jobs.listByKeyPrefix('down_oad')).map((j) => j.key), []);
 });
 
-test('claim takes the oldest due job of the given kinds and leases it', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('claim takes the oldest due job of the given kinds and leases it', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   await store.jobs.enqueue(job({ key: 'late', runAt: T + 1 }));
   await store.jobs.enqueue(job({ key: 'other-kind', kind: 'transcribe', runAt: T - 10 }));
   await store.jobs.enqueue(job({ key: 'b', runAt: T - 1 }));
@@ -53,8 +53,8 @@ test('claim takes the oldest due job of the given kinds and leases it', async (t
   assert.equal((await store.jobs.claim('gw-a', T + 1, LEASE, kinds))?.key, 'late');
 });
 
-test('a running job is claimable only once its lease expired, and renew moves the expiry', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('a running job is claimable only once its lease expired, and renew moves the expiry', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   const { job: j } = await store.jobs.enqueue(job());
   await store.jobs.claim('gw-a', T, LEASE, ['download']);
   assert.equal(await store.jobs.claim('gw-b', T + LEASE - 1, LEASE, ['download']), undefined);
@@ -71,8 +71,8 @@ test('a running job is claimable only once its lease expired, and renew moves th
   assert.equal(await store.jobs.fail(j.id, 'gw-b', err('x')), false, 'finished jobs are final');
 });
 
-test('retry, fail and release are guarded by owner and state', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('retry, fail and release are guarded by owner and state', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   const { job: j } = await store.jobs.enqueue(job());
   assert.equal(await store.jobs.retry(j.id, 'gw-a', T + 5, err('e1')), false, 'not running');
   await store.jobs.claim('gw-a', T, LEASE, ['download']);
@@ -93,8 +93,8 @@ test('retry, fail and release are guarded by owner and state', async (t) => {
   assert.deepEqual(await store.jobs.countByState(), { queued: 0, running: 0, succeeded: 0, failed: 1 });
 });
 
-test('releaseOwn requeues this instance\'s running jobs and fails those on their last attempt', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('releaseOwn requeues this instance\'s running jobs and fails those on their last attempt', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   await store.jobs.enqueue(job({ key: 'k1' }));
   await store.jobs.enqueue(job({ key: 'k2', maxAttempts: 1 }));
   await store.jobs.enqueue(job({ key: 'k3' }));
@@ -106,8 +106,8 @@ test('releaseOwn requeues this instance\'s running jobs and fails those on their
   assert.deepEqual([k3?.state, k3?.leaseOwner], ['running', 'gw-b'], 'another instance\'s job is left alone');
 });
 
-test('an expired lease on the last attempt is failed as abandoned, not run again', async (t) => {
-  const { store } = await jobsEnv(t);
+forEachEngine('an expired lease on the last attempt is failed as abandoned, not run again', async (t, engine) => {
+  const { store } = await jobsEnv(t, engine);
   const { job: j } = await store.jobs.enqueue(job({ maxAttempts: 1 }));
   await store.jobs.claim('gw-a', T, LEASE, ['download']);
   assert.equal(await store.jobs.claim('gw-b', T + LEASE, LEASE, ['download']), undefined);
@@ -115,8 +115,8 @@ test('an expired lease on the last attempt is failed as abandoned, not run again
   assert.deepEqual([row?.state, row?.attempts, row?.lastError?.code], ['failed', 1, 'abandoned']);
 });
 
-test('concurrent claims from two connection pools never hand out a job twice', async (t) => {
-  const env = await jobsEnv(t);
+forEachEngine('concurrent claims from two connection pools never hand out a job twice', async (t, engine) => {
+  const env = await jobsEnv(t, engine);
   const other = await env.openAnother();
   for (let i = 0; i < 30; i++) await env.store.jobs.enqueue(job({ key: `k${i}` }));
   const claims = [];

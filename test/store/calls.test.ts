@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { forEachEngine } from '../helpers/postgres.js';
 import { aCall, tempStore } from './helpers.js';
 
-test('upsert then get round-trips every field, nulls included', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('upsert then get round-trips every field, nulls included', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   const inserted = await store.calls.upsert(aCall());
   const expected = {
     callSid: 'CA00000000000000000000000000000001',
@@ -37,13 +37,13 @@ test('upsert then get round-trips every field, nulls included', async (t) => {
   assert.deepEqual(await store.calls.get('CA2'), bare);
 });
 
-test('get of an unknown call is undefined', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('get of an unknown call is undefined', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   assert.equal(await store.calls.get('CA-none'), undefined);
 });
 
-test('a repeated upsert keeps direction and tracks, moves only status and updatedAt', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('a repeated upsert keeps direction and tracks, moves only status and updatedAt', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   const again = await store.calls.upsert(
     aCall({
@@ -65,8 +65,8 @@ test('a repeated upsert keeps direction and tracks, moves only status and update
   assert.deepEqual(await store.calls.get(again.callSid), again);
 });
 
-test('setStatus updates status, sets endedAt only when given', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('setStatus updates status, sets endedAt only when given', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   const sid = aCall().callSid;
   await store.calls.upsert(aCall());
 
@@ -85,8 +85,8 @@ test('setStatus updates status, sets endedAt only when given', async (t) => {
   assert.equal(await store.calls.setStatus('CA-none', 'completed'), false);
 });
 
-test('list is newest first and pages with limit/offset', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('list is newest first and pages with limit/offset', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   for (let i = 0; i < 5; i++) {
     await store.calls.upsert(aCall({ callSid: `CA${i}`, at: `2025-01-0${i + 1}T00:00:00.000Z` }));
   }

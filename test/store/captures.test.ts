@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import type { NewCapture } from '../../src/store/captures.js';
-import { aCall, aStream, tempStore } from './helpers.js';
+import { forEachEngine, type Engine } from '../helpers/postgres.js';
+import { aCall, aStream, tempStore, VIOLATION } from './helpers.js';
 
 const CALL = 'CA00000000000000000000000000000001';
 
@@ -14,15 +15,15 @@ function filesFor(streamSid: string, instanceId = 'gw-a'): NewCapture[] {
   ];
 }
 
-async function withStreams(t: TestContext, ...streams: [sid: string, instance: string][]) {
-  const { store } = await tempStore(t);
+async function withStreams(t: TestContext, engine: Engine, ...streams: [sid: string, instance: string][]) {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   for (const [streamSid, instanceId] of streams) await store.streams.insert(aStream({ streamSid, instanceId }));
   return store;
 }
 
-test('insertMany returns rows with ids in input order, and they round-trip', async (t) => {
-  const store = await withStreams(t, ['MZ1', 'gw-a']);
+forEachEngine('insertMany returns rows with ids in input order, and they round-trip', async (t, engine) => {
+  const store = await withStreams(t, engine, ['MZ1', 'gw-a']);
   const rows = await store.captures.insertMany(filesFor('MZ1'));
   assert.equal(rows.length, 3);
   assert.equal(new Set(rows.map((r) => r.id)).size, 3);
@@ -48,16 +49,16 @@ test('insertMany returns rows with ids in input order, and they round-trip', asy
   assert.deepEqual(await store.captures.insertMany([]), []);
 });
 
-test('insertMany is all or nothing', async (t) => {
-  const store = await withStreams(t, ['MZ1', 'gw-a']);
+forEachEngine('insertMany is all or nothing', async (t, engine) => {
+  const store = await withStreams(t, engine, ['MZ1', 'gw-a']);
   const files = filesFor('MZ1');
   const dup = { ...files[0]!, track: 'outbound' as const }; // same path: unique violation
-  await assert.rejects(store.captures.insertMany([...files, dup]), /UNIQUE/);
+  await assert.rejects(store.captures.insertMany([...files, dup]), VIOLATION.unique);
   assert.deepEqual(await store.captures.listByStream('MZ1'), []);
 });
 
-test('finish records state, samples, duration and JSON stats exactly', async (t) => {
-  const store = await withStreams(t, ['MZ1', 'gw-a']);
+forEachEngine('finish records state, samples, duration and JSON stats exactly', async (t, engine) => {
+  const store = await withStreams(t, engine, ['MZ1', 'gw-a']);
   const [inbound, outbound] = await store.captures.insertMany(filesFor('MZ1'));
   assert.ok(inbound && outbound);
   const stats = { frames: 3000, gaps: 2, gap_samples: 320, late_frames: 1 };
@@ -81,8 +82,8 @@ test('finish records state, samples, duration and JSON stats exactly', async (t)
   assert.equal(await store.captures.finish(9999, { state: 'complete', samples: 0, durationS: 0, stats: null }), false);
 });
 
-test('listByStream and listByCall group captures', async (t) => {
-  const store = await withStreams(t, ['MZ1', 'gw-a'], ['MZ2', 'gw-a']);
+forEachEngine('listByStream and listByCall group captures', async (t, engine) => {
+  const store = await withStreams(t, engine, ['MZ1', 'gw-a'], ['MZ2', 'gw-a']);
   const first = await store.captures.insertMany(filesFor('MZ1'));
   const second = await store.captures.insertMany(filesFor('MZ2'));
   assert.deepEqual(await store.captures.listByStream('MZ2'), second);
@@ -90,8 +91,8 @@ test('listByStream and listByCall group captures', async (t) => {
   assert.deepEqual(await store.captures.listByCall('CA-none'), []);
 });
 
-test('listRecording filters by instance id and state', async (t) => {
-  const store = await withStreams(t, ['MZ1', 'gw-a'], ['MZ2', 'gw-b']);
+forEachEngine('listRecording filters by instance id and state', async (t, engine) => {
+  const store = await withStreams(t, engine, ['MZ1', 'gw-a'], ['MZ2', 'gw-b']);
   const mine = await store.captures.insertMany(filesFor('MZ1', 'gw-a'));
   const theirs = await store.captures.insertMany(filesFor('MZ2', 'gw-b'));
   await store.captures.finish(mine[0]!.id, { state: 'complete', samples: 8000, durationS: 1, stats: null });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { forEachEngine } from '../helpers/postgres.js';
 import type { StreamRow } from '../../src/store/streams.js';
 import { aCall, aStream, tempStore } from './helpers.js';
 
-test('insert then get round-trips, JSON tracks and null fields included', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('insert then get round-trips, JSON tracks and null fields included', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   const expected: StreamRow = {
     streamSid: 'MZ00000000000000000000000000000001',
@@ -17,6 +17,7 @@ test('insert then get round-trips, JSON tracks and null fields included', async 
     endedAt: null,
     closeReason: null,
     events: null,
+    storedAt: null,
   };
   assert.deepEqual(await store.streams.insert(aStream()), expected);
   assert.deepEqual(await store.streams.get(expected.streamSid), expected);
@@ -28,8 +29,8 @@ test('insert then get round-trips, JSON tracks and null fields included', async 
   assert.deepEqual(one.tracks, ['inbound']);
 });
 
-test('close records state, end, reason and event counters', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('close records state, end, reason and event counters', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   await store.streams.insert(aStream());
   const events = { malformed_json: 0, late_frames: 3, gaps_filled: 12 };
@@ -59,8 +60,8 @@ test('close records state, end, reason and event counters', async (t) => {
   assert.equal(await store.streams.close('MZ-none', { state: 'closed', closeReason: null, events: null }), false);
 });
 
-test('listByCall returns the call\'s streams oldest first', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('listByCall returns the call\'s streams oldest first', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   await store.calls.upsert(aCall({ callSid: 'CA-other' }));
   await store.streams.insert(aStream({ streamSid: 'MZb', startedAt: '2025-01-02T03:05:00.000Z' }));
@@ -71,8 +72,8 @@ test('listByCall returns the call\'s streams oldest first', async (t) => {
   assert.deepEqual(await store.streams.listByCall('CA-none'), []);
 });
 
-test('listOpen filters by instance id and state', async (t) => {
-  const { store } = await tempStore(t);
+forEachEngine('listOpen filters by instance id and state', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
   await store.calls.upsert(aCall());
   await store.streams.insert(aStream({ streamSid: 'MZ1', instanceId: 'gw-a' }));
   await store.streams.insert(aStream({ streamSid: 'MZ2', instanceId: 'gw-a' }));
@@ -85,4 +86,20 @@ test('listOpen filters by instance id and state', async (t) => {
   assert.deepEqual((await store.streams.listOpen('gw-b')).map((s) => s.streamSid), ['MZ3']);
   assert.deepEqual(await store.streams.listOpen('gw-c'), []);
   assert.deepEqual((await store.streams.get('MZ2'))?.events, {});
+});
+
+forEachEngine('finished streams stay unstored until marked, per instance; open ones are never listed', async (t, engine) => {
+  const { store } = await tempStore(t, engine);
+  await store.calls.upsert(aCall());
+  await store.streams.insert(aStream());
+  await store.streams.insert(aStream({ streamSid: 'MZ00000000000000000000000000000002' }));
+  await store.streams.insert(aStream({ streamSid: 'MZ00000000000000000000000000000003', instanceId: 'gw-b' }));
+  assert.deepEqual(await store.streams.listUnstored('gw-a'), []);
+  for (const sid of ['MZ00000000000000000000000000000001', 'MZ00000000000000000000000000000002', 'MZ00000000000000000000000000000003']) {
+    await store.streams.close(sid, { state: 'closed', closeReason: 'stop' });
+  }
+  assert.deepEqual((await store.streams.listUnstored('gw-a')).map((s) => s.streamSid), ['MZ00000000000000000000000000000001', 'MZ00000000000000000000000000000002']);
+  await store.streams.markStored('MZ00000000000000000000000000000001');
+  assert.deepEqual((await store.streams.listUnstored('gw-a')).map((s) => s.streamSid), ['MZ00000000000000000000000000000002']);
+  assert.match((await store.streams.get('MZ00000000000000000000000000000001'))!.storedAt ?? '', /^\d{4}-/);
 });
