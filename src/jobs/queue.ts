@@ -54,6 +54,11 @@ export interface QueueStats {
 
 type Settings = Required<Omit<JobQueueOptions, 'log'>>;
 
+/** How an attempt ended, as metrics count it: `lost` includes outcomes not written because the
+ *  lease was gone, `interrupted` a job put back by stop(), `unrecorded` a store error. */
+export type JobOutcome = 'succeeded' | 'retried' | 'failed' | 'lost' | 'interrupted' | 'unrecorded';
+export type OutcomeListener = (kind: string, outcome: JobOutcome, ms: number) => void;
+
 export interface RegisterOptions {
   /** Overrides the queue's default for this kind; enqueue may override it per job. */
   maxAttempts?: number;
@@ -106,6 +111,7 @@ export class JobQueue {
   private woken = false;
   private round = 0;
   private drainWaiters: { after: number; resolve: () => void }[] = [];
+  private readonly outcomeListeners: OutcomeListener[] = [];
 
   constructor(o: JobQueueOptions) {
     if (!(o.concurrency >= 1) || !(o.maxAttempts >= 1)) throw new Error('concurrency and maxAttempts must be at least 1');
@@ -155,6 +161,11 @@ export class JobQueue {
       this.drainWaiters.push({ after: this.round + 1, resolve });
       this.wake();
     });
+  }
+
+  /** Told after each attempt's outcome is recorded (metrics). */
+  onOutcome(listener: OutcomeListener): void {
+    this.outcomeListeners.push(listener);
   }
 
   stats(): QueueStats {
@@ -232,11 +243,19 @@ export class JobQueue {
       clearInterval(renewer);
       clearTimeout(timer);
     }
+    let recorded: JobOutcome = 'unrecorded';
     try {
-      await this.record(e, outcome, log, Date.now() - started);
+      recorded = await this.record(e, outcome, log, Date.now() - started);
     } catch (err) {
       // The lease runs out and the job is run again: the work is idempotent by design.
       log.error({ err: safeErr(err) }, 'job outcome not recorded');
+    }
+    for (const l of this.outcomeListeners) {
+      try {
+        l(job.kind, recorded, Date.now() - started);
+      } catch (err) {
+        log.error({ err: safeErr(err) }, 'job outcome listener failed');
+      }
     }
   }
 
@@ -259,17 +278,17 @@ export class JobQueue {
     }
   }
 
-  private async record(e: Running, outcome: Outcome, log: Logger, ms: number): Promise<void> {
+  private async record(e: Running, outcome: Outcome, log: Logger, ms: number): Promise<JobOutcome> {
     const { job } = e;
     if (e.lost) {
       this.counters.lost++;
       log.warn({ code: 'lease_lost' }, 'job lease lost; outcome discarded');
-      return;
+      return 'lost';
     }
     if (e.reason === 'stop' && !outcome.ok) {
       await this.putBack(job);
       log.info({ code: 'stopped' }, 'job interrupted by stop; requeued');
-      return;
+      return 'interrupted';
     }
     // A timeout counts even if the handler settled afterwards: it overran its budget.
     if (e.reason === 'timeout') outcome = { ok: false, err: e.ac.signal.reason };
@@ -277,12 +296,12 @@ export class JobQueue {
       const wrote = await this.c.jobs.succeed(job.id, this.c.instanceId, outcome.value);
       if (wrote) this.counters.succeeded++;
       log[wrote ? 'info' : 'warn']({ ms }, wrote ? 'job succeeded' : 'job lease lost; success discarded');
-      return;
+      return wrote ? 'succeeded' : 'lost';
     }
-    await this.failOrRetry(job, outcome.err, log);
+    return this.failOrRetry(job, outcome.err, log);
   }
 
-  private async failOrRetry(job: JobRow, err: unknown, log: Logger): Promise<void> {
+  private async failOrRetry(job: JobRow, err: unknown, log: Logger): Promise<JobOutcome> {
     const now = this.c.now();
     const info = errorInfo(err, now);
     const fields = { code: info.code, retryable: info.retryable };
@@ -291,11 +310,12 @@ export class JobQueue {
       const wrote = await this.c.jobs.retry(job.id, this.c.instanceId, now + delayMs, info);
       if (wrote) this.counters.retried++;
       log.warn({ ...fields, delayMs, wrote }, 'job attempt failed; will retry');
-      return;
+      return wrote ? 'retried' : 'lost';
     }
     const wrote = await this.c.jobs.fail(job.id, this.c.instanceId, info);
     if (wrote) this.counters.failed++;
     log.error({ ...fields, maxAttempts: job.maxAttempts, wrote }, 'job failed');
+    return wrote ? 'failed' : 'lost';
   }
 
   private async renew(e: Running): Promise<void> {
