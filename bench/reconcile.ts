@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const built = writeInput(dir, call, 1.3);
     const inputJson = path.join(dir, 'input.json');
     fs.writeFileSync(inputJson, JSON.stringify(built.input));
-    const inputMiB = ['inbound', 'outbound'].map((k) => fs.statSync(path.join(dir, built.input.local!.files[k as 'inbound'])).size)
+    const inputMiB = ['inbound', 'outbound'].map((k) => fs.statSync(path.join(dir, built.input.local!.files[k as 'inbound']!)).size)
       .concat(fs.statSync(path.join(dir, built.input.cloud!.file)).size).reduce((a, b) => a + b, 0) / 2 ** 20;
     console.log(`  input (${call.source}, ${built.droppedFrames.inbound}+${built.droppedFrames.outbound} frames dropped, `
       + `${fmt(inputMiB)} MiB of WAV) built in ${fmt((performance.now() - t) / 1000, 1)} s`);

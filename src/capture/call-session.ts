@@ -62,6 +62,8 @@ export class CallSession {
   readonly callSid: string;
   readonly streamSid: string;
   readonly files: CaptureFileInfo[];
+  /** a Twilio stream always carries both tracks (one that never sends is silence) */
+  readonly tracks: readonly Track[] = ['inbound', 'outbound'];
   /** counters of dropped input, kept by the connection and recorded with the stream */
   events: Record<string, number> = {};
   private readonly recorders: Record<Track, TrackRecorder>;
@@ -168,6 +170,13 @@ export class CallSession {
   /** Each track's current level and how much of the call is committed, for the live view. */
   levels(): { rms: Record<Track, number>; durationS: number } {
     return { rms: { ...this.lastRms }, durationS: this.committed / (SAMPLES_PER_MS * 1000) };
+  }
+
+  /** Each track's counters so far and the audio bytes in the files (written or buffered), for
+   *  metrics at scrape time: nothing is counted on the frame path beyond the tracks' own stats. */
+  stats(): { tracks: Record<Track, TrackStats>; bytesWritten: number } {
+    const bytesWritten = this.writers.reduce((n, w) => n + w.frames * 2 * w.format.channels, 0);
+    return { tracks: { inbound: this.recorders.inbound.stats(), outbound: this.recorders.outbound.stats() }, bytesWritten };
   }
 
   onClose(listener: (s: SessionSummary) => void): void {

@@ -3,8 +3,10 @@
 import type { Logger } from 'pino';
 import type { CaptureConfig } from '../config.js';
 import type { Store } from '../store/db.js';
-import type { StartMessage } from '../twilio/messages.js';
+import type { StartMessage, Track } from '../twilio/messages.js';
 import { CallSession, type SessionSummary } from './call-session.js';
+import type { CaptureSession } from './capture-session.js';
+import { PcmSession, type PcmRate } from './pcm-session.js';
 import type { AudioListener } from './track-recorder.js';
 
 /** Something that follows a stream's audio while it is captured (live transcription). */
@@ -27,14 +29,21 @@ export interface RegistryOptions {
 }
 
 export class SessionRegistry {
-  private readonly sessions = new Map<string, CallSession>();
+  private readonly sessions = new Map<string, CaptureSession>();
   /** store writes still running, awaited on shutdown so nothing is left half-recorded */
   private readonly pending = new Set<Promise<unknown>>();
   private readonly timer: NodeJS.Timeout;
+  private readonly closedListeners: Array<(session: CaptureSession) => void> = [];
 
   constructor(private readonly o: RegistryOptions) {
     this.timer = setInterval(() => this.tick(), Math.max(50, Math.floor(o.capture.flushMs / 2)));
     this.timer.unref();
+  }
+
+  /** Told synchronously as a session closes, just before it leaves list(), so metrics can fold
+   *  its final stats into their totals without counting it twice or missing it. */
+  onSessionClosed(listener: (session: CaptureSession) => void): void {
+    this.closedListeners.push(listener);
   }
 
   get size(): number {
@@ -42,11 +51,11 @@ export class SessionRegistry {
   }
 
   /** The sessions being captured now (the live view). */
-  list(): CallSession[] {
+  list(): CaptureSession[] {
     return [...this.sessions.values()];
   }
 
-  get(streamSid: string): CallSession | undefined {
+  get(streamSid: string): CaptureSession | undefined {
     return this.sessions.get(streamSid);
   }
 
@@ -63,11 +72,36 @@ export class SessionRegistry {
       flushMs: this.o.capture.flushMs,
       ...(tap ? { onAudio: tap.audio } : {}),
     });
+    this.adopt(session, start, tap, log);
+    return session;
+  }
+
+  /** One leg of raw PCM (a Vonage WebSocket): one track, placed by bytes received. */
+  openPcm(leg: { callSid: string; streamSid: string; track: Track; inputRate: PcmRate }, log: Logger): PcmSession {
+    if (this.sessions.has(leg.streamSid)) throw new Error('stream is already being captured');
+    const start: StartMessage = {
+      event: 'start', streamSid: leg.streamSid, accountSid: '', callSid: leg.callSid, tracks: [leg.track],
+      customParameters: {}, encoding: 'audio/l16', sampleRate: leg.inputRate, channels: 1,
+    };
+    const tap = this.o.tapFor?.(start) ?? null;
+    const session = new PcmSession({
+      recordingsDir: this.o.recordingsDir,
+      ...leg,
+      flushMs: this.o.capture.flushMs,
+      ...(tap ? { onAudio: tap.audio } : {}),
+    });
+    this.adopt(session, start, tap, log);
+    return session;
+  }
+
+  /** Takes a new session in: rows in the store now, their final state when it closes. */
+  private adopt(session: CaptureSession, start: StartMessage, tap: AudioTap | null, log: Logger): void {
     this.sessions.set(start.streamSid, session);
     const inserted = this.track(this.insertRows(start, session).catch((err: unknown) => {
       log.error({ err }, 'could not record the stream in the store; capture files are still written');
     }));
     session.onClose((summary) => {
+      for (const l of this.closedListeners) l(session);
       this.sessions.delete(start.streamSid);
       tap?.close();
       this.track(inserted.then(() => this.finishRows(session, summary)).then(
@@ -75,16 +109,15 @@ export class SessionRegistry {
         (err: unknown) => log.error({ err }, 'could not record the finished capture in the store'),
       ));
     });
-    return session;
   }
 
-  private async insertRows(start: StartMessage, session: CallSession): Promise<void> {
+  private async insertRows(start: StartMessage, session: CaptureSession): Promise<void> {
     const { store, instanceId } = this.o;
-    await store.calls.ensure(start.callSid, start.accountSid);
+    await store.calls.ensure(start.callSid, start.accountSid || null);
     await store.streams.insert({
       streamSid: start.streamSid,
       callSid: start.callSid,
-      accountSid: start.accountSid,
+      accountSid: start.accountSid || null,
       tracks: start.tracks,
       instanceId,
     });
@@ -93,7 +126,7 @@ export class SessionRegistry {
     );
   }
 
-  private async finishRows(session: CallSession, summary: SessionSummary): Promise<void> {
+  private async finishRows(session: CaptureSession, summary: SessionSummary): Promise<void> {
     const { store } = this.o;
     for (const row of await store.captures.listByStream(session.streamSid)) {
       const stats = row.track ? summary.tracks[row.track] : null;

@@ -1,11 +1,13 @@
 // Evidence for reconciliation: which cloud channel is which local track, where the local capture
 // sits in the cloud recording (to the sample), the clock drift, and the level difference. Files
 // are read in windows; only envelopes (one value per 10 ms) are held for the whole call.
+// A local track may be absent (a Vonage leg carries one track): the present ones decide the
+// mapping and the alignment, and the absent one takes the channel they leave.
 import {
   ENVELOPE_HOP, EnvelopeBuilder, chooseMapping, estimateGain, findLag, fitDrift, refineLag, windowsFor,
 } from '../../audio/correlate.js';
 import type { Track } from '../../twilio/messages.js';
-import type { WavFileReader } from '../wav-file.js';
+import type { AudioReader } from './sources.js';
 
 export const TRACKS: readonly Track[] = ['inbound', 'outbound'];
 export const RATE = 8000;
@@ -49,7 +51,7 @@ export interface Analysis {
 }
 
 /** One streaming pass over a file: the envelope of each channel. */
-export function envelopes(reader: WavFileReader): Float32Array[] {
+export function envelopes(reader: AudioReader): Float32Array[] {
   const builders = Array.from({ length: reader.format.channels }, () => new EnvelopeBuilder(ENVELOPE_HOP));
   const buf = new Int16Array(CHUNK);
   for (let at = 0; at < reader.frames; at += CHUNK) {
@@ -59,26 +61,30 @@ export function envelopes(reader: WavFileReader): Float32Array[] {
   return builders.map((b) => b.finish());
 }
 
-function map(localEnv: Record<Track, Float32Array>, cloudEnv: Float32Array[]): Mapping & { coarse: Record<Track, number[]> } {
-  const scores = { inbound: [] as number[], outbound: [] as number[] };
-  const coarse = { inbound: [] as number[], outbound: [] as number[] };
-  for (const t of TRACKS) {
-    for (const env of cloudEnv) {
+function map(localEnv: Record<Track, Float32Array>, cloudEnv: Float32Array[], present: readonly Track[]): Mapping & { coarse: Record<Track, number[]> } {
+  // An absent track scores 0 everywhere: it has no audio to compare.
+  const scores = { inbound: cloudEnv.map(() => 0), outbound: cloudEnv.map(() => 0) };
+  const coarse = { inbound: cloudEnv.map(() => 0), outbound: cloudEnv.map(() => 0) };
+  for (const t of present) {
+    cloudEnv.forEach((env, ch) => {
       const r = findLag(localEnv[t], env, -MAX_OFFSET_FRAMES, MAX_OFFSET_FRAMES);
-      scores[t].push(r.score);
-      coarse[t].push(r.lag * ENVELOPE_HOP);
-    }
+      scores[t][ch] = r.score;
+      coarse[t][ch] = r.lag * ENVELOPE_HOP;
+    });
   }
-  const m = chooseMapping([scores.inbound, scores.outbound]);
-  return {
-    channelOf: { inbound: m.channelOf[0]!, outbound: m.channelOf[1]! },
-    scores, score: m.score, alternative: m.alternative, clear: m.clear, coarse,
-  };
+  const m = chooseMapping(present.map((t) => scores[t]));
+  const channelOf = { inbound: 0, outbound: 0 };
+  present.forEach((t, i) => (channelOf[t] = m.channelOf[i]!));
+  for (const t of TRACKS.filter((x) => !present.includes(x))) {
+    channelOf[t] = cloudEnv.findIndex((_, ch) => !present.some((p) => channelOf[p] === ch));
+    if (channelOf[t] < 0) channelOf[t] = 0; // a mono cloud holds both tracks in its one channel
+  }
+  return { channelOf, scores, score: m.score, alternative: m.alternative, clear: m.clear, coarse };
 }
 
 interface Point { t: number; lag: number; weight: number; track: Track }
 
-function measure(local: WavFileReader, cloud: WavFileReader, channel: number, env: Float32Array, approx: number, track: Track): Point[] {
+function measure(local: AudioReader, cloud: AudioReader, channel: number, env: Float32Array, approx: number, track: Track): Point[] {
   const points: Point[] = [];
   // Only where both exist: windows past the end of a cut-short cloud would measure nothing.
   const overlap = Math.min(local.frames, cloud.frames - approx);
@@ -107,12 +113,14 @@ function align(points: Point[], coarse: number): Alignment {
 /** Cloud sample index for local sample t. */
 export const cloudIndex = (a: Alignment, t: number) => a.lag0 + t * (1 + a.ppm * 1e-6);
 
-function gains(local: Record<Track, WavFileReader>, cloud: WavFileReader, m: Mapping, a: Alignment, env: Record<Track, Float32Array>): Record<Track, number> {
+function gains(local: LocalTracks, cloud: AudioReader, m: Mapping, a: Alignment, env: Record<Track, Float32Array>): Record<Track, number> {
   const out = { inbound: 1, outbound: 1 };
   for (const t of TRACKS) {
+    const reader = local[t];
+    if (!reader) continue;
     const found: number[] = [];
-    for (const w of windowsFor(local[t].frames, env[t], WINDOWS_PER_TRACK, WINDOW)) {
-      const g = estimateGain(local[t].readChannel(0, w, WINDOW), cloud.readChannel(m.channelOf[t], Math.round(cloudIndex(a, w)), WINDOW));
+    for (const w of windowsFor(reader.frames, env[t], WINDOWS_PER_TRACK, WINDOW)) {
+      const g = estimateGain(reader.readChannel(0, w, WINDOW), cloud.readChannel(m.channelOf[t], Math.round(cloudIndex(a, w)), WINDOW));
       if (g !== null) found.push(g);
     }
     found.sort((x, y) => x - y);
@@ -121,13 +129,21 @@ function gains(local: Record<Track, WavFileReader>, cloud: WavFileReader, m: Map
   return out;
 }
 
-export function analyze(local: Record<Track, WavFileReader>, cloud: WavFileReader): Analysis {
-  const localEnv = { inbound: envelopes(local.inbound)[0]!, outbound: envelopes(local.outbound)[0]! };
+/** The local capture's track files; null for a track the stream does not carry. */
+export type LocalTracks = Record<Track, AudioReader | null>;
+
+export const presentTracks = (local: LocalTracks): Track[] => TRACKS.filter((t) => local[t] !== null);
+
+export function analyze(local: LocalTracks, cloud: AudioReader): Analysis {
+  const present = presentTracks(local);
+  if (present.length === 0) throw new RangeError('analyze: the local capture has no track');
+  const envOf = (t: Track) => (local[t] ? envelopes(local[t])[0]! : new Float32Array(0));
+  const localEnv = { inbound: envOf('inbound'), outbound: envOf('outbound') };
   const cloudEnv = envelopes(cloud);
-  const { coarse, ...mapping } = map(localEnv, cloudEnv);
-  const points = TRACKS.flatMap((t) =>
-    measure(local[t], cloud, mapping.channelOf[t], localEnv[t], coarse[t][mapping.channelOf[t]]!, t));
-  const best = TRACKS.reduce((a, b) => (mapping.scores[a][mapping.channelOf[a]]! >= mapping.scores[b][mapping.channelOf[b]]! ? a : b));
+  const { coarse, ...mapping } = map(localEnv, cloudEnv, present);
+  const points = present.flatMap((t) =>
+    measure(local[t]!, cloud, mapping.channelOf[t], localEnv[t], coarse[t][mapping.channelOf[t]]!, t));
+  const best = present.reduce((a, b) => (mapping.scores[a][mapping.channelOf[a]]! >= mapping.scores[b][mapping.channelOf[b]]! ? a : b));
   const alignment = align(points, coarse[best][mapping.channelOf[best]]!);
   return { localEnv, cloudEnv, mapping, alignment, gain: gains(local, cloud, mapping, alignment, localEnv) };
 }

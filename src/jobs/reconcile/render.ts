@@ -6,7 +6,7 @@ import path from 'node:path';
 import { StreamResampler } from '../../audio/resample.js';
 import type { Segment } from '../../audio/splice.js';
 import { WavFileWriter } from '../../capture/wav-writer.js';
-import type { WavFileReader } from '../wav-file.js';
+import type { AudioReader } from './sources.js';
 
 export type Speaker = 'agent' | 'customer';
 export const SPEAKERS: readonly Speaker[] = ['agent', 'customer'];
@@ -14,9 +14,9 @@ const CHUNK = 8000;
 
 export interface SpeakerSource {
   segments: readonly Segment[];
-  local: WavFileReader | null;
+  local: AudioReader | null;
   localChannel: number;
-  cloud: WavFileReader | null;
+  cloud: AudioReader | null;
   cloudChannel: number;
   /** cloud sample index for timeline sample t */
   cloudAt: (t: number) => number;

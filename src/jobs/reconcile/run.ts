@@ -1,6 +1,7 @@
 // One reconciliation: the local capture and the cloud recording in, one final recording per
 // speaker and a report out. Runs in a worker thread (see worker.ts): it is CPU work that must
-// not delay live streams.
+// not delay live streams. The local capture may hold one track only (a Vonage leg): the other
+// speaker then comes from the cloud recording, placed by the alignment the present track finds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ENVELOPE_HOP, MAPPING_MARGIN } from '../../audio/correlate.js';
@@ -8,15 +9,16 @@ import { activeRuns, intersect, normalize, planSegments, silentRuns, subtract, t
 import type { Track } from '../../twilio/messages.js';
 import { permanent } from '../errors.js';
 import { WavFileReader } from '../wav-file.js';
-import { RATE, TRACKS, analyze, cloudIndex, type Analysis } from './analyze.js';
+import { RATE, TRACKS, analyze, cloudIndex, presentTracks, type Analysis, type LocalTracks } from './analyze.js';
 import { FINAL_FILES, SPEAKERS, renderFinal, type Speaker, type SpeakerSource } from './render.js';
+import { openAtRate, type AudioReader, type OpenedSource } from './sources.js';
 
 export interface ReconcileInput {
   callDir: string;
   callSid: string;
   agentTrack: Track;
-  /** gaps in seconds on the stream timeline, from the capture stats */
-  local: { streamSid: string; files: Record<Track, string>; gaps: Record<Track, Array<[number, number]>> } | null;
+  /** track files (a one-leg stream has one) and their gaps in seconds on the stream timeline */
+  local: { streamSid: string; files: Partial<Record<Track, string>>; gaps: Partial<Record<Track, Array<[number, number]>>> } | null;
   cloud: { recordingSid: string; file: string } | null;
   /** why a source is missing, for the report */
   absent: { local?: string; cloud?: string };
@@ -50,11 +52,17 @@ function speakerTracks(agentTrack: Track): Record<Speaker, Track> {
   return { agent: agentTrack, customer: agentTrack === 'inbound' ? 'outbound' : 'inbound' };
 }
 
-function planBoth(input: ReconcileInput, local: Record<Track, WavFileReader>, cloud: WavFileReader, a: Analysis): Plan {
+const framesOf = (local: LocalTracks, t: Track) => local[t]?.frames ?? 0;
+const localFramesOf = (local: LocalTracks) => Math.max(framesOf(local, 'inbound'), framesOf(local, 'outbound'));
+/** What the capture stats say never arrived on a track, as timeline intervals. */
+const statsGapsOf = (input: ReconcileInput, t: Track) => toSamples(input.local?.gaps[t] ?? []);
+const validOf = (frames: number, gaps: Interval[]) => (frames > 0 ? subtract([{ start: 0, end: frames }], gaps) : []);
+
+function planBoth(input: ReconcileInput, local: LocalTracks, cloud: AudioReader, a: Analysis): Plan {
   const al = a.alignment;
   // Rounded: a sub-sample lag must not turn into a one-sample gap at either end.
   const timelineOf = (c: number) => Math.round((c - al.lag0) / (1 + al.ppm * 1e-6));
-  const localFrames = Math.max(local.inbound.frames, local.outbound.frames);
+  const localFrames = localFramesOf(local);
   // One silent party (a voicemail, a cloud cut short before they spoke) leaves the mapping
   // "unclear" but the call the same: the other track decides it, one channel each.
   const best = Math.max(...TRACKS.map((t) => a.mapping.scores[t][a.mapping.channelOf[t]]!));
@@ -66,9 +74,9 @@ function planBoth(input: ReconcileInput, local: Record<Track, WavFileReader>, cl
   for (const s of SPEAKERS) {
     const t = tracks[s];
     const ch = a.mapping.channelOf[t];
-    const statsGaps = toSamples(input.local!.gaps[t]);
-    plan.localValid[s] = subtract([{ start: 0, end: local[t].frames }], statsGaps);
-    plan.localGaps[s] = normalize([...statsGaps, { start: local[t].frames, end: length }]);
+    const statsGaps = statsGapsOf(input, t);
+    plan.localValid[s] = validOf(framesOf(local, t), statsGaps);
+    plan.localGaps[s] = normalize([...statsGaps, { start: framesOf(local, t), end: length }]);
     // Digital silence in the cloud only counts as missing where the local capture has audio.
     const dropouts = intersect(normalize(framesToTimeline(silentRuns(a.cloudEnv[ch]!, ENVELOPE_HOP, 2), timelineOf)), activeRuns(a.localEnv[t], ENVELOPE_HOP, AUDIO_LEVEL));
     const range = [{ start: Math.max(0, timelineOf(0)), end: Math.min(length, timelineOf(cloud.frames)) }];
@@ -81,17 +89,21 @@ function planBoth(input: ReconcileInput, local: Record<Track, WavFileReader>, cl
   plan.length = length;
   plan.verdict = sameCall ? verdictOf(SPEAKERS.map((s) => ({ segments: plan.sources[s].segments, localGaps: plan.localGaps[s] }))) : 'mismatch';
   plan.reason = sameCall ? 'both sources present' : 'the cloud recording does not match the live capture: final audio is the live capture alone';
+  const absent = TRACKS.filter((t) => !local[t]);
+  if (absent.length > 0) {
+    plan.reason += `; the live capture holds no ${absent.join(' or ')} track` + (sameCall ? ', taken from the cloud recording' : '');
+  }
   return plan;
 }
 
-function planOne(input: ReconcileInput, local: Record<Track, WavFileReader> | null, cloud: WavFileReader | null): Plan {
+function planOne(input: ReconcileInput, local: LocalTracks | null, cloud: AudioReader | null): Plan {
   const tracks = speakerTracks(input.agentTrack);
   const plan = { sources: {}, localGaps: {}, cloudValid: {}, localValid: {} } as Plan;
-  const length = local ? Math.max(local.inbound.frames, local.outbound.frames) : cloud!.frames;
+  const length = local ? localFramesOf(local) : cloud!.frames;
   for (const s of SPEAKERS) {
     const t = tracks[s];
-    const gaps = local ? toSamples(input.local!.gaps[t]) : [];
-    plan.localValid[s] = local ? subtract([{ start: 0, end: local[t].frames }], gaps) : [];
+    const gaps = local ? statsGapsOf(input, t) : [];
+    plan.localValid[s] = local ? validOf(framesOf(local, t), gaps) : [];
     plan.localGaps[s] = local ? gaps : [];
     plan.cloudValid[s] = cloud ? [{ start: 0, end: cloud.frames }] : [];
     // Twilio documents channel 1 as the parent leg (inbound); without a local capture there is
@@ -138,33 +150,44 @@ function coverage(plan: Plan) {
 
 export async function reconcile(input: ReconcileInput) {
   if (!input.local && !input.cloud) throw permanent('no_sources', 'neither a live capture nor a cloud recording exists for this call');
-  const local = input.local ? { inbound: new WavFileReader(path.join(input.callDir, input.local.files.inbound)), outbound: new WavFileReader(path.join(input.callDir, input.local.files.outbound)) } : null;
-  const cloud = input.cloud ? new WavFileReader(path.join(input.callDir, input.cloud.file)) : null;
+  const localFile = (t: Track) => input.local?.files[t];
+  const open = (t: Track) => (localFile(t) ? new WavFileReader(path.join(input.callDir, localFile(t)!)) : null);
+  let local: LocalTracks | null = null;
+  let opened: OpenedSource | null = null;
   try {
+    local = input.local ? { inbound: null, outbound: null } : null;
+    for (const t of TRACKS) if (local) local[t] = open(t); // one by one, so a failure closes the first
+    if (local && presentTracks(local).length === 0) throw permanent('capture_incomplete', 'the live capture has no track file');
+    // Reconciliation works at 8 kHz: a cloud file at another rate is read through an 8 kHz view.
+    opened = input.cloud ? await openAtRate(path.join(input.callDir, input.cloud.file), RATE) : null;
+    const cloud = opened?.reader ?? null;
     const analysis = local && cloud ? analyze(local, cloud) : null;
     const plan = analysis ? planBoth(input, local!, cloud!, analysis) : planOne(input, local, cloud);
     const files = await renderFinal(input.callDir, plan.length, plan.sources);
     const tracks = speakerTracks(input.agentTrack);
-    const report = buildReport(input, plan, analysis, tracks, files);
+    const report = buildReport(input, plan, analysis, tracks, files, local, opened?.sourceRate ?? null);
     await fs.promises.writeFile(path.join(input.callDir, 'reconciliation.json'), `${JSON.stringify(report, null, 2)}\n`);
     return report;
   } finally {
-    local?.inbound.close();
-    local?.outbound.close();
-    cloud?.close();
+    local?.inbound?.close();
+    local?.outbound?.close();
+    opened?.reader.close();
   }
 }
 
-function buildReport(input: ReconcileInput, plan: Plan, a: Analysis | null, tracks: Record<Speaker, Track>, files: typeof FINAL_FILES) {
+/** t = 0 of the timeline: Twilio's media.timestamp 0, or a PCM leg's first audio byte. */
+const t0Of = (streamSid: string) => (streamSid.startsWith('VS') ? `first audio byte of stream ${streamSid}` : `media.timestamp 0 of stream ${streamSid}`);
+
+function buildReport(input: ReconcileInput, plan: Plan, a: Analysis | null, tracks: Record<Speaker, Track>, files: typeof FINAL_FILES, local: LocalTracks | null, cloudRate: number | null) {
   const al = a?.alignment;
   return {
     call_sid: input.callSid,
     verdict: plan.verdict,
     reason: plan.reason,
-    timeline: { t0: input.local ? `media.timestamp 0 of stream ${input.local.streamSid}` : 'start of the cloud recording', duration_s: sec(plan.length) },
+    timeline: { t0: input.local ? t0Of(input.local.streamSid) : 'start of the cloud recording', duration_s: sec(plan.length) },
     sources: {
-      local: input.local ? { stream_sid: input.local.streamSid } : { absent: input.absent.local ?? 'no live capture' },
-      cloud: input.cloud ? { recording_sid: input.cloud.recordingSid } : { absent: input.absent.cloud ?? 'no cloud recording' },
+      local: input.local ? { stream_sid: input.local.streamSid, tracks: local ? presentTracks(local) : [] } : { absent: input.absent.local ?? 'no live capture' },
+      cloud: input.cloud ? { recording_sid: input.cloud.recordingSid, sample_rate: cloudRate } : { absent: input.absent.cloud ?? 'no cloud recording' },
     },
     speakers: bySpeaker((s) => ({ track: tracks[s], cloud_channel: a ? a.mapping.channelOf[tracks[s]] : null })),
     mapping: a ? {
