@@ -44,6 +44,9 @@ export interface JobsConfig {
   /** retry delay: base × 2^(attempt−1), capped, with equal jitter */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** JOB_LEASE_MS: a claimed job is another process's to take this long after its holder last
+   *  renewed it (renewed every third of it while running), e.g. when the holder was killed */
+  leaseMs: number;
 }
 
 export interface ApiConfig {
@@ -82,6 +85,21 @@ export interface VonageConfig {
   fromNumber: string | undefined;
 }
 
+/** STORAGE_URL=s3://bucket/prefix; without it finished files stay under RECORDINGS_DIR. */
+export interface StorageConfig {
+  bucket: string;
+  prefix: string;
+  /** AWS_REGION (us-east-1) */
+  region: string;
+  /** AWS_ENDPOINT_URL_S3: an S3-compatible server (MinIO, Ceph, R2, s3rver) */
+  endpoint: string | undefined;
+  /** S3_FORCE_PATH_STYLE: bucket in the path, not the host name (default: on with an endpoint) */
+  forcePathStyle: boolean;
+  /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN; unset: the SDK's default
+   *  chain (instance roles, SSO profiles) */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+}
+
 export interface ElevenLabsConfig {
   apiKey: string | undefined;
   /** HMAC secret of post-call webhooks; without it /elevenlabs/post-call refuses everything */
@@ -94,13 +112,25 @@ export interface ElevenLabsConfig {
   audioWaitS: number;
 }
 
+export interface ObservabilityConfig {
+  /** METRICS_PORT: a second listener on HOST serving /metrics and /healthz/* without a key */
+  metricsPort: number | undefined;
+  /** HEALTH_MIN_FREE_MB: readiness fails when less is free under RECORDINGS_DIR */
+  minFreeBytes: number;
+  /** HEALTH_TIMEOUT_MS: each readiness check (store, spool write) fails past this */
+  healthTimeoutMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
   /** external base URL, no trailing slash; Twilio signs requests against it */
   publicUrl: string;
   recordingsDir: string;
+  /** the SQLite file; unused when databaseUrl is set */
   databasePath: string;
+  /** DATABASE_URL: a Postgres connection URL; undefined means the SQLite file at databasePath */
+  databaseUrl: string | undefined;
   instanceId: string;
   logLevel: LogLevel;
   twilio: TwilioConfig;
@@ -117,6 +147,10 @@ export interface Config {
   transcription: TranscriptionConfig;
   vonage: VonageConfig;
   elevenlabs: ElevenLabsConfig;
+  /** /metrics and /healthz */
+  observability: ObservabilityConfig;
+  /** object storage for finished files; undefined: RECORDINGS_DIR is the store */
+  storage: StorageConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -263,6 +297,39 @@ function readElevenLabs(r: EnvReader): ElevenLabsConfig {
   };
 }
 
+function readStorage(r: EnvReader): StorageConfig | undefined {
+  const raw = r.str('STORAGE_URL');
+  if (raw === undefined) return undefined;
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(raw);
+  if (!m) {
+    r.problems.push(`STORAGE_URL must look like s3://bucket/prefix (got "${raw}")`);
+    return undefined;
+  }
+  const endpoint = r.url('AWS_ENDPOINT_URL_S3');
+  const accessKeyId = r.str('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = r.str('AWS_SECRET_ACCESS_KEY');
+  const sessionToken = r.str('AWS_SESSION_TOKEN');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) r.problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  return {
+    bucket: m[1]!,
+    prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, ''),
+    region: r.str('AWS_REGION') ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
+  };
+}
+
+function readObservability(r: EnvReader, port: number): ObservabilityConfig {
+  const metricsPort = r.str('METRICS_PORT') === undefined ? undefined : r.int('METRICS_PORT', 0, 0, 65535);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) r.problems.push('METRICS_PORT must differ from PORT');
+  return {
+    metricsPort,
+    minFreeBytes: r.int('HEALTH_MIN_FREE_MB', 512, 0, 100_000_000) * 1024 * 1024,
+    healthTimeoutMs: r.int('HEALTH_TIMEOUT_MS', 2000, 50, 60_000),
+  };
+}
+
 function readApiKeys(r: EnvReader): string[] {
   const keys = (r.str('API_KEYS') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
   if (keys.some((k) => k.length < 16)) r.problems.push('API_KEYS entries must be at least 16 characters long');
@@ -277,6 +344,19 @@ function readDialPrefixes(r: EnvReader): string[] {
     if (!/^\+\d{0,14}$/.test(p)) r.problems.push(`DIAL_ALLOWED_PREFIXES entries must look like +1 or +4420 (got "${p}")`);
   }
   return prefixes;
+}
+
+/** postgres:// or postgresql:// (what `pg` accepts, including `?host=/socket/dir`). */
+function readDatabaseUrl(r: EnvReader): string | undefined {
+  const raw = r.str('DATABASE_URL');
+  if (raw === undefined) return undefined;
+  // The value is never echoed: it usually carries a password.
+  if (!/^postgres(ql)?:\/\/[^\s]*$/i.test(raw)) {
+    r.problems.push('DATABASE_URL must be a Postgres URL: postgres://user:password@host:5432/database');
+  } else if (r.str('DATABASE_PATH') !== undefined) {
+    r.problems.push('DATABASE_URL and DATABASE_PATH are both set: DATABASE_URL (Postgres) replaces the SQLite DATABASE_PATH; set one');
+  }
+  return raw;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -302,6 +382,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl ?? '',
     recordingsDir,
     databasePath: path.resolve(r.str('DATABASE_PATH') ?? path.join(recordingsDir, 'callvault.sqlite')),
+    databaseUrl: readDatabaseUrl(r),
     instanceId: r.matching('INSTANCE_ID', /^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore') ?? os.hostname(),
     logLevel,
     twilio,
@@ -327,14 +408,17 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimitPerMin: r.int('API_RATE_LIMIT_PER_MIN', 600, 1, 1_000_000),
       mediaUrlTtlS: r.int('MEDIA_URL_TTL_S', 900, 10, 7 * 24 * 3600),
     },
+    storage: readStorage(r),
     vonage: readVonage(r),
     elevenlabs: readElevenLabs(r),
+    observability: readObservability(r, port),
     jobs: {
       concurrency: r.int('JOB_CONCURRENCY', 2, 1, 64),
       maxAttempts: r.int('JOB_MAX_ATTEMPTS', 8, 1, 100),
       pollMs: r.int('JOB_POLL_MS', 1000, 10, 60_000),
       backoffBaseMs: r.int('JOB_BACKOFF_BASE_MS', 2000, 1, 3_600_000),
       backoffMaxMs: r.int('JOB_BACKOFF_MAX_MS', 600_000, 1, 24 * 3_600_000),
+      leaseMs: r.int('JOB_LEASE_MS', 60_000, 1000, 3_600_000),
     },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SessionRegistry } from '../capture/registry.js';
+import type { CallFiles } from '../storage/call-files.js';
 import type { Store } from '../store/db.js';
 import type { TwilioRest } from '../twilio/rest.js';
 
@@ -13,6 +14,7 @@ export interface DeleteDeps {
   twilio: TwilioRest | null;
   registry: SessionRegistry;
   recordingsDir: string;
+  files: CallFiles;
 }
 
 export type DeleteReply =
@@ -82,7 +84,8 @@ export async function deleteCall(deps: DeleteDeps, callSid: string, cloud: boole
   const out = await deps.store.calls.deleteCall(callSid);
   if (out.outcome === 'not_found') return { code: 404, body: { error: `Unknown call ${callSid}` } };
   if (out.outcome === 'busy') return { code: 409, body: { error: `Cannot delete the call now: ${out.reason}; try again once it is finished` } };
-  const filesRemoved = await removeCallFolder(deps.recordingsDir, callSid);
+  // The spool folder here, and the stored copies when they live in object storage.
+  const filesRemoved = (await removeCallFolder(deps.recordingsDir, callSid)) + (deps.files.remote ? await deps.files.remove(callSid) : 0);
   log.info({ callSid, filesRemoved, rowsRemoved: out.rows, cloudDeleted }, 'call deleted');
   return { code: 200, body: { deleted: true, call_sid: callSid, files_removed: filesRemoved, cloud_deleted: cloudDeleted } };
 }

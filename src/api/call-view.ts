@@ -1,8 +1,8 @@
 // The JSON views of a call: its summary (the list) and its detail, with every artifact on disk.
 // Keys snake_case, dates ISO, durations float seconds (DESIGN "One timeline").
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseWav } from '../audio/wav.js';
+import type { CallFiles } from '../storage/call-files.js';
 import { CAPTURE_FILE, CLOUD_FILE } from '../ids.js';
 import type { CallFacts } from '../store/call-queries.js';
 import type { CallRow, TrackName } from '../store/calls.js';
@@ -17,7 +17,7 @@ import { isServable, type MediaSigner } from './media.js';
 export interface ViewDeps {
   store: Store;
   signer: MediaSigner;
-  recordingsDir: string;
+  files: CallFiles;
 }
 
 /** A ready copy is what matters to a listener; after that, work still under way; then why not. */
@@ -89,30 +89,21 @@ function jobView(j: JobRow) {
 const HEAD_BYTES = 16 * 1024;
 
 /** Format and length from the header and the bytes present: a live or crashed capture's header
- *  may still claim 0 bytes. Null when the file vanished; null fields when it is not a WAV yet. */
-async function wavInfo(file: string) {
-  let h: fs.promises.FileHandle;
+ *  may still claim 0 bytes. Null when the file vanished; null fields when it is not a WAV (an
+ *  MP3, a capture just opened). */
+async function audioInfo(files: CallFiles, callSid: string, file: string) {
+  const got = await files.head(callSid, file, HEAD_BYTES);
+  if (!got) return null;
+  const { head, size } = got;
   try {
-    h = await fs.promises.open(file, 'r');
+    const { format, dataOffset } = parseWav(head);
+    const claimed = head.readUInt32LE(dataOffset - 4);
+    const available = Math.max(0, size - dataOffset);
+    const bytes = claimed > 0 ? Math.min(claimed, available) : available;
+    const frames = Math.floor(bytes / (2 * format.channels));
+    return { bytes: size, rate: format.sampleRate, channels: format.channels, duration_s: frames / format.sampleRate };
   } catch {
-    return null;
-  }
-  try {
-    const { size } = await h.stat();
-    const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
-    await h.read(head, 0, head.length, 0);
-    try {
-      const { format, dataOffset } = parseWav(head);
-      const claimed = head.readUInt32LE(dataOffset - 4);
-      const available = Math.max(0, size - dataOffset);
-      const bytes = claimed > 0 ? Math.min(claimed, available) : available;
-      const frames = Math.floor(bytes / (2 * format.channels));
-      return { bytes: size, rate: format.sampleRate, channels: format.channels, duration_s: frames / format.sampleRate };
-    } catch {
-      return { bytes: size, rate: null, channels: null, duration_s: null };
-    }
-  } finally {
-    await h.close();
+    return { bytes: size, rate: null, channels: null, duration_s: null };
   }
 }
 
@@ -136,15 +127,12 @@ function classify(call: CallRow, file: string): Omit<ArtifactT, 'rate' | 'channe
 
 /** Every audio file of the contract present in the call's folder, each with a signed URL. */
 export async function artifactsOf(deps: ViewDeps, call: CallRow): Promise<ArtifactT[]> {
-  const dir = path.join(path.resolve(deps.recordingsDir), call.callSid);
-  const entries = await fs.promises.readdir(dir, { withFileTypes: true }).catch(() => []);
   const out: ArtifactT[] = [];
-  // isFile() is false for symlinks: nothing outside the folder is ever offered.
-  for (const e of entries) {
-    if (!e.isFile() || !/\.(wav|mp3)$/.test(e.name) || !isServable(call.callSid, e.name)) continue;
-    const what = classify(call, e.name);
-    const info = what && (await wavInfo(path.join(dir, e.name)));
-    if (what && info) out.push({ ...what, ...info, url: deps.signer.url(call.callSid, e.name) });
+  for (const { file } of await deps.files.list(call.callSid)) {
+    if (!/\.(wav|mp3)$/.test(file) || !isServable(call.callSid, file)) continue;
+    const what = classify(call, file);
+    const info = what && (await audioInfo(deps.files, call.callSid, file));
+    if (what && info) out.push({ ...what, ...info, url: deps.signer.url(call.callSid, file) });
   }
   return out.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.file.localeCompare(b.file));
 }
@@ -152,8 +140,7 @@ export async function artifactsOf(deps: ViewDeps, call: CallRow): Promise<Artifa
 async function reconciliationOf(deps: ViewDeps, callSid: string) {
   const rec = await deps.store.reconciliations.get(callSid);
   if (!rec) return null;
-  const file = path.join(path.resolve(deps.recordingsDir), callSid, 'reconciliation.json');
-  const onDisk = await fs.promises.access(file).then(() => true, () => false);
+  const onDisk = (await deps.files.store.size(`${callSid}/reconciliation.json`)) !== null;
   return {
     verdict: rec.verdict, stream_sid: rec.streamSid, recording_sid: rec.recordingSid, report: rec.report,
     report_url: onDisk ? deps.signer.url(callSid, 'reconciliation.json') : null, created_at: rec.createdAt, updated_at: rec.updatedAt,

@@ -34,7 +34,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
 
 export const registerCallsApi: ApiRoutes = (app, deps) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const view = { store: deps.store, signer: deps.signer, recordingsDir: deps.config.recordingsDir };
+  const view = { store: deps.store, signer: deps.signer, files: deps.files };
 
   api.get('/calls', {
     schema: {
@@ -74,7 +74,7 @@ export const registerCallsApi: ApiRoutes = (app, deps) => {
       response: { 200: DeleteResult, ...errors, 409: ErrorBody, 502: ErrorBody, 503: ErrorBody },
     },
   }, async (request, reply) => {
-    const deleteDeps = { store: deps.store, twilio: deps.twilio, registry: app.gateway.registry, recordingsDir: deps.config.recordingsDir };
+    const deleteDeps = { store: deps.store, twilio: deps.twilio, registry: app.gateway.registry, recordingsDir: deps.config.recordingsDir, files: deps.files };
     const out = await deleteCall(deleteDeps, request.params.callSid, request.query.cloud, request.log);
     return reply.code(out.code).send(out.body);
   });

@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { CallFiles } from '../storage/call-files.js';
 import type { Store } from '../store/db.js';
 import type { TranscriptHub } from '../transcription/hub.js';
 import type { Transcriber } from '../transcription/openai.js';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   store: Store;
   queue: JobQueue;
   signer: MediaSigner;
+  /** the calls' files, local or in object storage */
+  files: CallFiles;
   /** null when Twilio credentials are not configured */
   twilio: TwilioRest | null;
   /** null when OPENAI_API_KEY is not set */
@@ -50,7 +53,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
 }
 
 export async function registerApi(app: FastifyInstance, keys: ApiKeys, deps: ApiDeps, routes: readonly ApiRoutes[]): Promise<void> {
-  registerMedia(app, { signer: deps.signer, recordingsDir: deps.config.recordingsDir });
+  registerMedia(app, { signer: deps.signer, files: deps.files });
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiKey(keys));
     await api.register(rateLimit, {

@@ -1,11 +1,11 @@
 // Audio and reports served through short-lived signed URLs, so a browser <audio> element can play
 // them with no API key in the page; HTTP Range for seeking. Only names of the recordings
-// contract are served, from inside RECORDINGS_DIR.
+// contract are served, from the call's folder or from object storage.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CALL_ID, SERVABLE_FILE } from '../ids.js';
+import type { CallFiles } from '../storage/call-files.js';
 
 /** Only names of the contract in DESIGN.md (ids.ts), and nothing else. */
 export const isServable = (callSid: string, file: string) => CALL_ID.test(callSid) && SERVABLE_FILE.test(file);
@@ -59,41 +59,26 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 const CONTENT_TYPES: Record<string, string> = { '.wav': 'audio/wav', '.mp3': 'audio/mpeg', '.json': 'application/json' };
 
-/** Opens without following links: the gateway never makes any, so a link is not ours to serve.
- *  The open handle is what is served, so a file swapped after the check is not. */
-async function openServable(dir: string, file: string): Promise<fs.promises.FileHandle | null> {
-  try {
-    if (!(await fs.promises.lstat(dir)).isDirectory()) return null;
-    const handle = await fs.promises.open(path.join(dir, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    if ((await handle.stat()).isFile()) return handle;
-    await handle.close();
-  } catch {
-    // missing, a link, or unreadable: all the same to the client
-  }
-  return null;
-}
-
-async function sendFile(reply: FastifyReply, dir: string, file: string, rangeHeader: string | undefined) {
-  const handle = await openServable(dir, file);
-  if (!handle) return reply.code(404).send({ error: 'Not found' });
-  const stat = await handle.stat();
-  const range = parseRange(rangeHeader, stat.size);
+async function sendFile(reply: FastifyReply, files: CallFiles, callSid: string, file: string, rangeHeader: string | undefined) {
+  const size = await files.store.size(`${callSid}/${file}`);
+  if (size === null) return reply.code(404).send({ error: 'Not found' });
+  const range = parseRange(rangeHeader, size);
   reply.header('Accept-Ranges', 'bytes').header('Content-Type', CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
   reply.header('Cache-Control', 'private, max-age=300');
-  if (range === 'unsatisfiable') {
-    await handle.close();
-    return reply.code(416).header('Content-Range', `bytes */${stat.size}`).send();
-  }
-  if (range === null) return reply.header('Content-Length', stat.size).send(handle.createReadStream());
+  if (range === 'unsatisfiable') return reply.code(416).header('Content-Range', `bytes */${size}`).send();
+  // Read from the store itself (the local one opens without following links, so a file
+  // swapped for a link after the size check is not served either).
+  const got = await files.read(callSid, file, range ?? undefined);
+  if (!got) return reply.code(404).send({ error: 'Not found' });
+  if (range === null) return reply.header('Content-Length', got.size).send(got.body);
   return reply
     .code(206)
-    .header('Content-Range', `bytes ${range.start}-${range.end}/${stat.size}`)
+    .header('Content-Range', `bytes ${range.start}-${range.end}/${got.size}`)
     .header('Content-Length', range.end - range.start + 1)
-    .send(handle.createReadStream({ start: range.start, end: range.end }));
+    .send(got.body);
 }
 
-export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner; recordingsDir: string }): void {
-  const root = path.resolve(deps.recordingsDir);
+export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner; files: CallFiles }): void {
   app.get<{ Params: { callSid: string; file: string }; Querystring: { exp?: string; sig?: string } }>(
     '/media/:callSid/:file',
     { schema: { hide: true } },
@@ -102,9 +87,7 @@ export function registerMedia(app: FastifyInstance, deps: { signer: MediaSigner;
       if (!isServable(callSid, file)) return reply.code(404).send({ error: 'Not found' });
       const verdict = deps.signer.verify(callSid, file, request.query.exp, request.query.sig);
       if (verdict !== 'ok') return reply.code(403).send({ error: verdict === 'expired' ? 'This media link has expired' : 'Invalid media signature' });
-      const dir = path.resolve(root, callSid);
-      if (!dir.startsWith(root + path.sep)) return reply.code(404).send({ error: 'Not found' });
-      return sendFile(reply, dir, file, request.headers.range);
+      return sendFile(reply, deps.files, callSid, file, request.headers.range);
     },
   );
 }

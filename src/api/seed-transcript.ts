@@ -21,7 +21,7 @@ const Body = Type.Object({
   audio_url: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 
-type Source = { kind: 'twilio'; path: string; sid: string } | { kind: 'local'; file: string; sid: string | null };
+type Source = { kind: 'twilio'; path: string; sid: string } | { kind: 'local'; callSid: string; file: string; sid: string | null };
 
 /** Where audio_url may point: the Twilio API base (a recording path), or our own signed media. */
 function sourceOf(url: string, deps: ApiDeps): Source | { error: string } {
@@ -42,7 +42,7 @@ function sourceOf(url: string, deps: ApiDeps): Source | { error: string } {
   const m = /^\/media\/([^/]+)\/([^/]+)$/.exec(u.pathname);
   if (u.origin === new URL(deps.config.publicUrl).origin && m && isServable(m[1]!, m[2]!)
     && deps.signer.verify(m[1]!, m[2]!, u.searchParams.get('exp') ?? undefined, u.searchParams.get('sig') ?? undefined) === 'ok') {
-    return { kind: 'local', file: path.join(deps.config.recordingsDir, m[1]!, m[2]!), sid: /^cloud\.(RE[0-9a-f]{32})\.wav$/i.exec(m[2]!)?.[1] ?? null };
+    return { kind: 'local', callSid: m[1]!, file: m[2]!, sid: /^cloud\.(RE[0-9a-f]{32})\.wav$/i.exec(m[2]!)?.[1] ?? null };
   }
   return { error: "audio_url must be a Twilio recording URL or a signed media URL of this gateway" };
 }
@@ -91,9 +91,9 @@ async function transcribeFile(deps: ApiDeps, file: string): Promise<string> {
 
 /** Our verified copy if we hold one, else Twilio's media (downloaded to a temporary file). */
 async function audioFor(deps: ApiDeps, source: Source, tmp: string): Promise<string> {
-  if (source.kind === 'local') return source.file;
+  if (source.kind === 'local') return deps.files.localCopy(source.callSid, source.file, tmp);
   const held = await deps.store.recordings.get(source.sid);
-  if (held?.state === 'ready' && held.filePath) return path.join(deps.config.recordingsDir, held.filePath);
+  if (held?.state === 'ready' && held.filePath) return deps.files.localCopy(held.callSid, path.basename(held.filePath), tmp);
   const file = path.join(tmp, 'twilio.wav');
   await deps.twilio!.downloadMedia(source.path, false, file);
   return file;

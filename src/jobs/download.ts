@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { CallFiles } from '../storage/call-files.js';
 import type { Store } from '../store/db.js';
 import type { RecordingResource, TwilioRest } from '../twilio/rest.js';
 import { errorCode, isRetryable, permanent, retryable } from './errors.js';
@@ -17,7 +18,7 @@ export interface DownloadDeps {
   store: Store;
   rest: TwilioRest;
   queue: JobQueue;
-  recordingsDir: string;
+  files: CallFiles;
   deleteAfterDownload: boolean;
   /** the recording is ready, absent or failed for good: reconciliation may go ahead */
   onSettled: (callSid: string) => void;
@@ -70,8 +71,8 @@ async function download(deps: DownloadDeps, sid: string, signal: AbortSignal, lo
   const { store, rest } = deps;
   const rec = await store.recordings.get(sid);
   if (!rec) throw permanent('unknown_recording', 'no such recording in the store');
-  const target = path.join(deps.recordingsDir, rec.callSid, `cloud.${sid}.wav`);
-  if (rec.state === 'ready' && fs.existsSync(target)) return { skipped: 'already downloaded' };
+  const name = `cloud.${sid}.wav`;
+  if (rec.state === 'ready' && (await deps.files.store.size(`${rec.callSid}/${name}`)) !== null) return { skipped: 'already downloaded' };
   await store.recordings.setState(sid, 'downloading');
   const meta = await rest.fetchRecording(rec.mediaPath, signal);
   checkResource(meta);
@@ -80,19 +81,22 @@ async function download(deps: DownloadDeps, sid: string, signal: AbortSignal, lo
     recordingSid: sid, callSid: rec.callSid, accountSid: meta.account_sid, providerStatus: meta.status, mediaPath: rec.mediaPath,
     channels: meta.channels, durationS, startTime: meta.start_time, source: meta.source,
   });
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const work = await deps.files.checkout(rec.callSid, [], signal);
+  const target = path.join(work.dir, name);
   const part = `${target}.part`;
   try {
     const got = await rest.downloadMedia(rec.mediaPath, (updated.channels ?? 2) === 2, part, signal);
     const wav = verifyWav(part, { channels: got.dual ? 2 : 1, durationS });
     await fsyncFile(part);
     await fs.promises.rename(part, target);
-    const file = { filePath: path.relative(deps.recordingsDir, target), fileBytes: got.bytes, sha256: got.sha256, fileChannels: wav.channels, fileSampleRate: wav.sampleRate, fileDurationS: wav.durationS };
+    await work.commit([name], signal);
+    const file = { filePath: `${rec.callSid}/${name}`, fileBytes: got.bytes, sha256: got.sha256, fileChannels: wav.channels, fileSampleRate: wav.sampleRate, fileDurationS: wav.durationS };
     await store.recordings.markReady(sid, file);
     log.info({ bytes: got.bytes, channels: wav.channels, durationS: wav.durationS }, 'cloud recording downloaded and verified');
     return file;
   } finally {
     await fs.promises.rm(part, { force: true });
+    await work.release();
   }
 }
 

@@ -1,5 +1,5 @@
-// Live transcript lines to whoever listens (the browser app, over SSE), per call. In one process;
-// across several gateways this is where a shared pub/sub would plug in.
+// Live transcript lines to whoever listens (the browser app, over SSE), per call, in this process.
+// With Postgres, PgTranscriptHub (pg-hub.ts) carries them across gateways.
 import { EventEmitter } from 'node:events';
 import type { TranscriptLine } from '../store/transcripts.js';
 
@@ -19,5 +19,9 @@ export class TranscriptHub {
   subscribe(callSid: string, listener: (line: TranscriptLine) => void): () => void {
     this.emitter.on(callSid, listener);
     return () => this.emitter.off(callSid, listener);
+  }
+
+  async close(): Promise<void> {
+    // nothing held in one process
   }
 }
