@@ -11,6 +11,7 @@ import type { RecordingResource, TwilioRest } from '../twilio/rest.js';
 import { errorCode, isRetryable, permanent, retryable } from './errors.js';
 import type { JobHandler, JobQueue } from './queue.js';
 import { readWavHeader } from './wav-file.js';
+import { fsyncFile } from './save-body.js';
 
 export const CLOUD_DELETE_JOB = 'recording-cloud-delete';
 
@@ -50,14 +51,6 @@ export function verifyWav(file: string, expect: { channels: number; durationS: n
   return { channels, sampleRate, durationS };
 }
 
-const fsyncFile = async (file: string) => {
-  const h = await fs.promises.open(file, 'r+');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-};
 
 function checkResource(meta: RecordingResource): void {
   if (meta.encryption_details) {

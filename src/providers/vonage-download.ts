@@ -10,6 +10,7 @@ import { readWavHeader } from '../jobs/wav-file.js';
 import type { CallFiles } from '../storage/call-files.js';
 import type { Store } from '../store/db.js';
 import type { VonageRest } from './vonage-rest.js';
+import { fsyncFile } from '../jobs/save-body.js';
 
 export const VONAGE_DOWNLOAD_JOB = 'vonage-download';
 export const vonageDownloadKey = (recordingSid: string) => `vonage-download:${recordingSid}`;
@@ -63,14 +64,6 @@ export function verifyVonageWav(file: string, e: VonageWavExpectation) {
   return { channels, sampleRate, durationS };
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const h = await fs.promises.open(file, 'r+');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
 
 async function download(deps: VonageDownloadDeps, p: VonageDownloadPayload, signal: AbortSignal) {
   const { store, rest } = deps;

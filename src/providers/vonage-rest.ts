@@ -2,11 +2,8 @@
 // a fresh application JWT. Requests go only to Vonage hosts (https *.vonage.com / *.nexmo.com) or
 // to VONAGE_API_BASE_URL itself, redirects included, so a webhook naming another host can never
 // make the gateway send its JWT there.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { JobError, permanent, retryable } from '../jobs/errors.js';
+import { saveBody } from '../jobs/save-body.js';
 import { applicationToken, type VonageAppCredentials } from './vonage-jwt.js';
 
 export interface VonageRestOptions {
@@ -94,7 +91,7 @@ export class VonageRest {
     const res = await this.send(url, 'GET', signal);
     if (!res.ok || !res.body) throw httpError(res.status, await this.bodyText(res, 'recording download', signal).catch(() => ''), 'recording download');
     const declared = Number(res.headers.get('content-length') ?? NaN);
-    const saved = await this.saveBody(res.body, dest, signal);
+    const saved = await saveBody(res.body, dest, { idleMs: this.o.timeoutMs, what: 'recording download' }, signal);
     return { ...saved, declaredBytes: Number.isFinite(declared) ? declared : null };
   }
 
@@ -166,33 +163,6 @@ export class VonageRest {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  /** Body to file with backpressure, aborting when no byte comes for timeoutMs. */
-  private async saveBody(body: ReadableStream<Uint8Array>, dest: string, signal?: AbortSignal) {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const idle = new AbortController();
-    let timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
-    const meter = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
-        hash.update(chunk);
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const abort = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
-    try {
-      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), meter, fs.createWriteStream(dest), { signal: abort });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      if (idle.signal.aborted) throw retryable('stalled', `recording download stalled: no data for ${this.o.timeoutMs} ms`);
-      throw retryable('body_error', `recording download failed: ${(err as Error).message}`, err);
-    } finally {
-      clearTimeout(timer);
-    }
-    return { bytes, sha256: hash.digest('hex') };
-  }
 }
 
 /** Vonage's errors are RFC 7807 JSON: `{type, title, detail, instance}`. */

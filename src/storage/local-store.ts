@@ -3,15 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ObjectRead, ObjectStore, StoredObject } from './object-store.js';
+import { fsyncFile } from '../jobs/save-body.js';
 
-const fsyncFile = async (file: string) => {
-  const h = await fs.promises.open(file, 'r+');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-};
 
 /** Opens without following links, neither the file nor its call folder: the gateway never makes
  *  any, so a link is not ours to serve. */

@@ -1,11 +1,8 @@
 // Twilio's REST API for recordings: metadata, listing, media download and delete. Every request
 // goes to TWILIO_API_BASE_URL + a recording path (never to a host a callback names), with Basic
 // auth; redirects are followed, sending credentials only to the API host.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { JobError, permanent, retryable } from '../jobs/errors.js';
+import { saveBody } from '../jobs/save-body.js';
 
 export interface TwilioCredentials {
   username: string;
@@ -174,40 +171,13 @@ export class TwilioRest {
     }
     if (!res.ok || !res.body) throw await this.failure(res, 'recording media');
     const declared = Number(res.headers.get('content-length') ?? NaN);
-    const { bytes, sha256 } = await this.saveBody(res.body, dest, signal);
+    const { bytes, sha256 } = await saveBody(res.body, dest, { idleMs: this.o.timeoutMs, what: 'recording media transfer' }, signal);
     if (Number.isFinite(declared) && bytes !== declared) {
       throw retryable('short_body', `recording media ended after ${bytes} of ${declared} bytes`);
     }
     return { bytes, sha256, dual };
   }
 
-  /** Body to file with backpressure (memory stays flat), aborting when no byte comes for timeoutMs. */
-  private async saveBody(body: ReadableStream<Uint8Array>, dest: string, signal?: AbortSignal) {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const idle = new AbortController();
-    let timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
-    const meter = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(), this.o.timeoutMs);
-        hash.update(chunk);
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const abort = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
-    try {
-      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), meter, fs.createWriteStream(dest), { signal: abort });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      if (idle.signal.aborted) throw retryable('stalled', `recording media stalled: no data for ${this.o.timeoutMs} ms`);
-      throw retryable('body_error', `recording media transfer failed: ${(err as Error).message}`, err);
-    } finally {
-      clearTimeout(timer);
-    }
-    return { bytes, sha256: hash.digest('hex') };
-  }
 
   private async json(path: string, what: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.send(path, 'GET', signal);
