@@ -26,8 +26,16 @@ export function whenUnauthorized(f) {
   onUnauthorized = f;
 }
 
-export async function api(path, { key = session.key, signal } = {}) {
-  const res = await fetch(path, { headers: { 'X-API-Key': key ?? '', accept: 'application/json' }, signal });
+/** GET by default; with `body`, a POST of it as JSON (unless another method is given). */
+export async function api(path, { key = session.key, signal, method, body: payload } = {}) {
+  const headers = { 'X-API-Key': key ?? '', accept: 'application/json' };
+  const init = { headers, signal };
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(payload);
+    init.method = method ?? 'POST';
+  } else if (method) init.method = method;
+  const res = await fetch(path, init);
   let body = null;
   try {
     body = await res.json();

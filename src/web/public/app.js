@@ -1,7 +1,7 @@
 // The shell: sign-in, navigation and a hash router. Views render into <main> and return a
 // cleanup function that stops their timers and streams.
 import { api, ApiError, session, whenUnauthorized } from './api.js';
-import { h } from './util.js';
+import { CALL_ID, h } from './util.js';
 import { callsView } from './calls.js';
 import { callView } from './call.js';
 import { liveView } from './live.js';
@@ -13,7 +13,7 @@ const signOut = document.getElementById('sign-out');
 let cleanup = () => {};
 
 const ROUTES = [
-  [/^#\/calls\/(CA[0-9a-fA-F]{32})$/, (m) => callView(main, m[1]), 'calls'],
+  [new RegExp(`^#/calls/(${CALL_ID})$`), (m) => callView(main, m[1]), 'calls'],
   [/^#\/live$/, () => liveView(main), 'live'],
   [/^#\/dial$/, () => dialerView(main), 'dial'],
   [/^(#\/calls(\?.*)?)?$/, () => callsView(main), 'calls'],

@@ -1,8 +1,9 @@
 // One call: its audio, both speakers' waveforms with the reconciliation gaps, the report in
 // plain words, the transcript (click a line to hear it) and the post-call jobs, refreshed while
-// work is still running.
+// work is still running. Twilio and Vonage calls have captures, a cloud recording and a
+// reconciliation; an ElevenLabs conversation has one mixed MP3 and ElevenLabs' own transcript.
 import { api } from './api.js';
-import { fmtDuration, fmtSeconds, fmtTime, h, sameOrigin, SPEAKER_LABEL } from './util.js';
+import { fmtDuration, fmtSeconds, fmtTime, h, providerName, sameOrigin, SPEAKER_LABEL } from './util.js';
 import { parseWav, seek, waveform } from './wave.js';
 
 const POLL_MS = 2000;
@@ -22,7 +23,8 @@ export function callView(main, callSid) {
       if (stopped) return;
       // Re-render everything only when something beyond job progress changed, so a playing
       // <audio> is not interrupted by the refresh.
-      const signature = JSON.stringify([call.status, call.reconciliation?.verdict, call.artifacts.map((a) => a.file), call.transcript?.lines.length]);
+      const signature = JSON.stringify([call.status, call.reconciliation?.verdict, call.artifacts.map((a) => a.file), call.transcript?.lines.length,
+        call.cloud_recordings.map((r) => r.state)]);
       if (signature !== shown) {
         shown = signature;
         render(main, call);
@@ -49,44 +51,63 @@ const active = (j) => j.state === 'running' || (j.state === 'queued' && Date.par
 function workRunning(call) {
   if (call.jobs.some(active)) return true;
   if (call.streams.some((s) => s.state !== 'closed')) return true;
+  // ElevenLabs conversations are never reconciled: only their jobs are worth waiting for.
+  if (call.provider === 'elevenlabs') return false;
   // The call ended but its post-call work may not have been queued yet.
   return !call.reconciliation && Date.now() - Date.parse(call.updated_at) < 5 * 60 * 1000;
 }
 
+const isMp3 = (a) => /\.mp3$/i.test(a.file);
+
+/** The page title: the number on the other end when known, else the provider's own id. */
+function title(call) {
+  const number = call.direction === 'outbound' ? call.to : call.from;
+  if (number) return call.direction === 'outbound' ? `Call to ${number}` : `Call from ${number}`;
+  if (call.provider === 'elevenlabs') return `ElevenLabs conversation ${call.provider_call_id ?? call.call_sid.replace(/^EL-/, '')}`;
+  return call.direction === 'outbound' ? 'Call to unknown' : 'Call from unknown';
+}
+
 function render(main, call) {
+  const elevenlabs = call.provider === 'elevenlabs';
   const final = call.artifacts.find((a) => a.kind === 'final' && a.channels === 2);
   const capture = call.artifacts.find((a) => a.kind === 'capture' && a.channels === 2) ?? call.artifacts.find((a) => a.kind === 'capture');
   const cloud = call.artifacts.find((a) => a.kind === 'cloud');
-  const players = [
-    ['final', 'Final (reconciled)', final],
-    ['capture', 'Live capture', capture],
-    ['cloud', 'Cloud recording', cloud],
-  ].map(([kind, label, a]) => player(kind, label, a));
+  const cloudLabel = `${providerName(call.provider)} recording${cloud && isMp3(cloud) ? ' (MP3)' : ''}`;
+  const slots = elevenlabs ? [['cloud', cloudLabel, cloud]] : [['final', 'Final (reconciled)', final], ['capture', 'Live capture', capture], ['cloud', cloudLabel, cloud]];
+  const players = slots.map(([kind, label, a]) => player(kind, label, a, call));
   const primary = players.find((p) => p.audio)?.audio ?? null;
 
-  const waveBox = h('div', { class: 'wave-box' }, h('p', { class: 'muted' }, 'No stereo audio to draw yet.'));
   const source = final ?? (capture?.channels === 2 ? capture : null);
-  if (source) drawWave(waveBox, source, call, final ? players[0].audio : players[1].audio);
+  const waveBox = h('div', { class: 'wave-box' }, h('p', { class: 'muted', id: 'wave-note' },
+    !source && cloud && isMp3(cloud) ? 'No waveform: the recording is one mixed MP3 channel, so there are no separate speakers to draw.' : 'No stereo audio to draw yet.'));
+  if (source) drawWave(waveBox, source, call, players.find((p) => p.kind === (final ? 'final' : 'capture')).audio);
 
+  const providerFacts = [fact('Provider', providerName(call.provider))];
+  if (call.provider_call_id) {
+    const label = call.provider === 'vonage' ? 'Vonage conversation' : call.provider === 'elevenlabs' ? 'ElevenLabs conversation' : 'Provider id';
+    providerFacts.push(fact(label, h('span', { class: 'mono' }, call.provider_call_id)));
+  }
   main.replaceChildren(
     h('nav', { 'aria-label': 'Breadcrumb', class: 'crumbs' }, h('a', { href: '#/calls' }, '← All calls')),
-    h('h1', {}, call.direction === 'outbound' ? `Call to ${call.to ?? 'unknown'}` : `Call from ${call.from ?? 'unknown'}`),
+    h('h1', {}, title(call)),
     h('dl', { class: 'facts' },
-      fact('Call SID', h('span', { class: 'mono' }, call.call_sid)),
+      fact(call.provider && call.provider !== 'twilio' ? 'Call id' : 'Call SID', h('span', { class: 'mono' }, call.call_sid)),
+      providerFacts,
       fact('Started', fmtTime(call.created_at)),
       fact('Status', call.status),
-      fact('Length', fmtDuration(call.duration_s)),
-      fact('Agent', call.agent_track === 'inbound' ? 'inbound track' : 'outbound track'),
+      fact('Length', fmtDuration(call.duration_s ?? players.find((p) => p.durationS != null)?.durationS)),
+      elevenlabs ? null : fact('Agent', call.agent_track === 'inbound' ? 'inbound track' : 'outbound track'),
     ),
     h('section', { 'aria-labelledby': 'audio-h', class: 'card' },
       h('h2', { id: 'audio-h' }, 'Audio'),
-      h('div', { class: 'players' }, players.map((p) => p.node)),
+      h('div', { class: `players${players.length === 1 ? ' single' : ''}` }, players.map((p) => p.node)),
       waveBox,
-      legend(),
+      source ? legend() : null,
     ),
     h('div', { class: 'columns' },
-      h('section', { 'aria-labelledby': 'report-h', class: 'card' }, h('h2', { id: 'report-h' }, 'Reconciliation'), reportSection(call.reconciliation)),
-      h('section', { 'aria-labelledby': 'transcript-h', class: 'card' }, h('h2', { id: 'transcript-h' }, 'Transcript'), transcriptSection(call.transcript, primary)),
+      h('section', { 'aria-labelledby': 'report-h', class: 'card' }, h('h2', { id: 'report-h' }, 'Reconciliation'),
+        elevenlabs ? h('p', { class: 'muted', id: 'not-applicable' }, 'Not applicable: ElevenLabs provides one mixed recording and its own transcript.') : reportSection(call.reconciliation)),
+      h('section', { 'aria-labelledby': 'transcript-h', class: 'card' }, h('h2', { id: 'transcript-h' }, 'Transcript'), transcriptSection(call.transcript, primary, call)),
     ),
     jobsSection(call.jobs),
   );
@@ -96,12 +117,37 @@ function fact(label, value) {
   return h('div', {}, h('dt', {}, label), h('dd', {}, value));
 }
 
-function player(kind, label, artifact) {
+/** The stored recording behind a cloud artifact (its MP3 duration and rate live there). */
+function recordingOf(call, artifact) {
+  if (!artifact || artifact.kind !== 'cloud') return null;
+  return call.cloud_recordings.find((r) => r.recording_sid === artifact.recording_sid || r.file === artifact.file) ?? null;
+}
+
+const STATE_TEXT = { pending: 'expected, not received yet', downloading: 'downloading…', failed: 'failed', absent: 'the provider has none' };
+
+function player(kind, label, artifact, call) {
   const id = `audio-${kind}`;
-  if (!artifact) return { node: h('div', { class: 'player' }, h('span', { class: 'label' }, label), h('span', { class: 'muted' }, 'not available')), audio: null };
+  if (!artifact) {
+    // A cloud recording row without its file yet says why (waiting, downloading, failed).
+    const rec = kind === 'cloud' ? call.cloud_recordings.find((r) => r.state !== 'ready') : null;
+    const why = rec ? `${STATE_TEXT[rec.state] ?? rec.state}${rec.failure_reason ? ` (${rec.failure_reason})` : ''}` : 'not available';
+    return { kind, node: h('div', { class: 'player' }, h('span', { class: 'label' }, label), h('span', { class: 'muted' }, why)), audio: null, durationS: null };
+  }
+  const rec = recordingOf(call, artifact);
+  const channels = artifact.channels ?? rec?.file_channels ?? (isMp3(artifact) ? 1 : null);
+  const rate = artifact.rate ?? rec?.file_sample_rate ?? null;
+  const durationS = artifact.duration_s ?? rec?.file_duration_s ?? rec?.duration_s ?? null;
   const audio = h('audio', { id, controls: true, preload: 'metadata', src: sameOrigin(artifact.url), dataset: { kind } });
-  const detail = `${artifact.channels === 2 ? 'stereo' : 'mono'}, ${artifact.rate ? `${artifact.rate / 1000} kHz` : '?'}, ${fmtDuration(artifact.duration_s)}`;
-  return { node: h('div', { class: 'player' }, h('label', { for: id, class: 'label' }, label, h('span', { class: 'muted' }, ` · ${detail}`)), audio), audio };
+  const detail = [
+    isMp3(artifact) ? 'MP3' : null,
+    channels === 2 ? 'stereo' : channels === 1 ? (isMp3(artifact) ? 'mono (both speakers mixed)' : 'mono') : null,
+    rate ? `${rate / 1000} kHz` : null,
+    fmtDuration(durationS),
+  ].filter(Boolean).join(', ');
+  return {
+    kind, audio, durationS,
+    node: h('div', { class: 'player' }, h('label', { for: id, class: 'label' }, label, h('span', { class: 'muted' }, ` · ${detail}`)), audio),
+  };
 }
 
 function legend() {
@@ -178,10 +224,12 @@ function reportSection(rec) {
   return h('div', {}, items);
 }
 
-function transcriptSection(t, audio) {
+function transcriptSection(t, audio, call) {
   if (!t || t.lines.length === 0) return h('p', { class: 'muted' }, 'No transcript yet.');
+  const about = call.provider === 'elevenlabs' ? 'From ElevenLabs, after the conversation.'
+    : t.source === 'post_call' ? 'Transcribed after the call.' : 'Live transcript (the post-call one replaces it when ready).';
   return h('div', {},
-    h('p', { class: 'muted' }, t.source === 'post_call' ? 'Transcribed after the call.' : 'Live transcript (the post-call one replaces it when ready).'),
+    h('p', { class: 'muted' }, about),
     h('ol', { class: 'transcript' }, t.lines.map((l) => h('li', { class: `line sp-${l.speaker}` },
       h('button', {
         type: 'button', class: 'line-button', disabled: !audio, dataset: { start: l.start },

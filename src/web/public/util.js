@@ -43,6 +43,13 @@ export function fmtSeconds(s, digits = 2) {
 
 export const SPEAKER_LABEL = { agent: 'Agent', customer: 'Customer' };
 
+/** The gateway's call ids: a Twilio CallSid, a Vonage call (VN…) or an ElevenLabs conversation (EL-…). */
+export const CALL_ID = '(?:CA[0-9a-fA-F]{32}|VN[0-9a-fA-F]{32}|EL-[A-Za-z0-9_-]{1,96})';
+export const isCallId = (s) => new RegExp(`^${CALL_ID}$`).test(s);
+
+export const PROVIDER_NAME = { twilio: 'Twilio', vonage: 'Vonage', elevenlabs: 'ElevenLabs' };
+export const providerName = (p) => PROVIDER_NAME[p] ?? p ?? 'Twilio';
+
 /** Signed media URLs name the gateway's public address; the page is served by the same
  *  gateway, so the path and query are enough and work behind any host name. */
 export function sameOrigin(url) {
