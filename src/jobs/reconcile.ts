@@ -32,11 +32,17 @@ export async function callSources(store: Store, callSid: string, cloudEnabled: b
   const ready = recordings.find((r) => r.state === 'ready') ?? null;
   const busy = recordings.some((r) => r.state === 'pending' || r.state === 'downloading');
   const absent: CallSources['absent'] = {};
-  if (!stream) absent.local = streams.length > 0 ? 'the live capture is still open' : 'no media stream reached the gateway';
+  if (!stream) {
+    absent.local = streams.length === 0 ? 'no media stream reached the gateway'
+      : streams.some((s) => s.state === 'open') ? 'the live capture is still open' : 'the live capture is not in object storage yet';
+  }
   if (!ready) {
     const failed = recordings.find((r) => r.state === 'failed' || r.state === 'absent');
-    absent.cloud = !cloudEnabled ? 'cloud recording is turned off (CLOUD_RECORDING=false)'
-      : failed ? `${failed.state}: ${failed.failureReason ?? failed.failureCode ?? 'unknown'}` : 'Twilio reported no recording';
+    // Vonage records through its NCCO whatever CLOUD_RECORDING (Twilio's) says.
+    const vonage = callSid.startsWith('VN');
+    absent.cloud = failed ? `${failed.state}: ${failed.failureReason ?? failed.failureCode ?? 'unknown'}`
+      : vonage ? 'Vonage sent no recording event'
+      : !cloudEnabled ? 'cloud recording is turned off (CLOUD_RECORDING=false)' : 'Twilio reported no recording';
   }
   let waitingFor: CallSources['waitingFor'] = null;
   if (streams.some((s) => !stored(s))) waitingFor = 'capture';
