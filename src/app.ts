@@ -170,7 +170,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     tapFor: live ? (start) => live.tapFor(start) : undefined,
   });
-  const signatures = signatureChecker(config, log);
+  const signatures = config.twilio.enabled ? signatureChecker(config, log) : noSignatureChecks;
+  if (!config.twilio.enabled) log.info('TWILIO_ENABLED=false: the Twilio routes are off (Vonage and ElevenLabs only)');
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -204,10 +205,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await registerDocs(app);
   await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES * 4 } });
 
-  registerVoice(app, { config, store, signatures, tokenSecret, postCall });
+  if (config.twilio.enabled) registerVoice(app, { config, store, signatures, tokenSecret, postCall });
   if (config.cloud.enabled) registerRecordingCallback(app, { store, queue, signatures, postCall });
   registerElevenLabs(app, { config, store, files, queue });
-  registerMediaStream(app, { registry, signatures, tokenSecret, log });
+  if (config.twilio.enabled) registerMediaStream(app, { registry, signatures, tokenSecret, log });
   registerVonageMediaStream(app, { registry, store, tokenSecret, log });
   await registerVonageWebhooks(app, { config, store, queue, postCall });
   registerToken(app, { config, keys });

@@ -7,6 +7,8 @@ import path from 'node:path';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface TwilioConfig {
+  /** TWILIO_ENABLED=false: a Vonage/ElevenLabs-only gateway; no /twilio routes, no Twilio settings needed */
+  enabled: boolean;
   accountSid: string | undefined;
   authToken: string | undefined;
   apiBaseUrl: string;
@@ -218,15 +220,18 @@ class EnvReader {
 }
 
 function readTwilio(r: EnvReader): TwilioConfig {
+  // Off only when said so: a missing token otherwise stays a startup error (fail closed).
+  const enabled = r.bool('TWILIO_ENABLED', true);
   const validateSignatures = r.bool('TWILIO_VALIDATE_SIGNATURES', true);
   const authToken = r.str('TWILIO_AUTH_TOKEN');
-  if (validateSignatures && authToken === undefined) {
+  if (enabled && validateSignatures && authToken === undefined) {
     r.problems.push(
       'TWILIO_AUTH_TOKEN is required to check Twilio signatures ' +
-        '(set TWILIO_VALIDATE_SIGNATURES=false only for local development)',
+        '(set TWILIO_VALIDATE_SIGNATURES=false only for local development, or TWILIO_ENABLED=false for a gateway without Twilio)',
     );
   }
   return {
+    enabled,
     accountSid: r.matching('TWILIO_ACCOUNT_SID', /^AC[0-9a-fA-F]{32}$/, 'an account SID: AC followed by 32 hex digits'),
     authToken,
     apiBaseUrl: r.url('TWILIO_API_BASE_URL', 'https://api.twilio.com') ?? 'https://api.twilio.com',
@@ -239,7 +244,8 @@ function readTwilio(r: EnvReader): TwilioConfig {
 }
 
 function readCloud(r: EnvReader, twilio: TwilioConfig): CloudRecordingConfig {
-  const enabled = r.bool('CLOUD_RECORDING', true);
+  // Twilio's cloud recording; Vonage and ElevenLabs recordings come whatever this says.
+  const enabled = twilio.enabled && r.bool('CLOUD_RECORDING', true);
   if ((twilio.apiKeySid === undefined) !== (twilio.apiKeySecret === undefined)) {
     r.problems.push('TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET must be set together');
   }
@@ -365,13 +371,13 @@ export function loadConfig(env: Env = process.env): Config {
   const twilio = readTwilio(r);
   // Without signature checks a local default is harmless; with them, the public URL is what
   // Twilio signs, so guessing it would make every request fail.
-  const publicUrl = r.url('PUBLIC_URL', twilio.validateSignatures ? undefined : `http://localhost:${port}`);
+  const publicUrl = r.url('PUBLIC_URL', twilio.enabled && twilio.validateSignatures ? undefined : `http://localhost:${port}`);
   if (publicUrl === undefined && !r.problems.some((p) => p.startsWith('PUBLIC_URL'))) {
     r.problems.push('PUBLIC_URL is required: the https base URL Twilio reaches this gateway at');
   }
   const recordingsDir = path.resolve(r.str('RECORDINGS_DIR') ?? './recordings');
   const dialAllowedPrefixes = readDialPrefixes(r);
-  if (dialAllowedPrefixes.length > 0 && twilio.callerId === undefined) {
+  if (twilio.enabled && dialAllowedPrefixes.length > 0 && twilio.callerId === undefined) {
     r.problems.push('TWILIO_CALLER_ID is required when DIAL_ALLOWED_PREFIXES lets agents dial out');
   }
   const logLevel = (r.str('LOG_LEVEL') ?? 'info') as LogLevel;

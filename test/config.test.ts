@@ -80,3 +80,15 @@ test('cloud recording on (the default) needs credentials; the error names them',
   assert.equal(c.cloud.deleteAfterDownload, false);
   assert.equal(loadConfig({ ...base, CLOUD_RECORDING: 'false' }).cloud.enabled, false);
 });
+
+test('TWILIO_ENABLED=false: a Vonage/ElevenLabs-only gateway needs no Twilio setting; only an explicit false turns it off', () => {
+  const env = { TWILIO_ENABLED: 'false', PUBLIC_URL: 'https://gw.example.com', DIAL_ALLOWED_PREFIXES: '+44' };
+  const c = loadConfig(env);
+  assert.equal(c.twilio.enabled, false);
+  assert.equal(c.cloud.enabled, false, "Twilio's cloud recording goes with it");
+  assert.deepEqual(c.dialAllowedPrefixes, ['+44']);
+  // Without the switch, the same environment is refused and the message names the way out.
+  assert.throws(() => loadConfig({ PUBLIC_URL: 'https://gw.example.com' }), (err: unknown) =>
+    err instanceof ConfigError && err.problems.some((p) => p.includes('TWILIO_AUTH_TOKEN') && p.includes('TWILIO_ENABLED=false')));
+  assert.throws(() => loadConfig({ ...env, TWILIO_ENABLED: 'maybe' }), /TWILIO_ENABLED must be true or false/);
+});
