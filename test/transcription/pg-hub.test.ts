@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import pino from 'pino';
 import type { TranscriptLine } from '../../src/store/transcripts.js';
 import { PgTranscriptHub } from '../../src/transcription/pg-hub.js';
@@ -14,7 +14,8 @@ const next = <T>(f: (resolve: (v: T) => void) => void, ms = 5000) => new Promise
   });
 });
 
-test('a line published on one gateway reaches subscribers on both, once each', async (t) => {
+/** Two gateways' hubs on one fresh database; both closed (close is idempotent) and the database dropped after. */
+async function twoHubs(t: TestContext) {
   const db = await createDatabase();
   const log = pino({ level: 'silent' });
   const a = await PgTranscriptHub.start(db.url, log);
@@ -24,6 +25,11 @@ test('a line published on one gateway reaches subscribers on both, once each', a
     await b.close();
     await db.drop();
   });
+  return { a, b };
+}
+
+test('a line published on one gateway reaches subscribers on both, once each', async (t) => {
+  const { a, b } = await twoHubs(t);
   const gotA: TranscriptLine[] = [];
   const gotOther: TranscriptLine[] = [];
   a.subscribe('CA1', (l) => gotA.push(l));
@@ -37,14 +43,7 @@ test('a line published on one gateway reaches subscribers on both, once each', a
 });
 
 test('a line too large for NOTIFY still reaches local subscribers; a closed hub stops listening', async (t) => {
-  const db = await createDatabase();
-  const log = pino({ level: 'silent' });
-  const a = await PgTranscriptHub.start(db.url, log);
-  const b = await PgTranscriptHub.start(db.url, log);
-  t.after(async () => {
-    await a.close();
-    await db.drop();
-  });
+  const { a, b } = await twoHubs(t);
   const big = line('x'.repeat(9000));
   const local = next<TranscriptLine>((resolve) => a.subscribe('CA3', resolve));
   a.publish('CA3', big);
