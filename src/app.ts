@@ -130,7 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const log = deps.logger ?? createLogger(config.logLevel);
   fs.mkdirSync(config.recordingsDir, { recursive: true });
   const files = createCallFiles(config);
-  const store = await openStore({ databasePath: config.databasePath, databaseUrl: config.databaseUrl });
+  const store = await openStore({ databasePath: config.databasePath, databaseUrl: config.databaseUrl, log });
   try {
     await initResampler();
     await repairInterruptedCaptures(store, config.recordingsDir, config.instanceId, log);

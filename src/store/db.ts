@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import type { Logger } from 'pino';
 import { createCallsRepo, type CallsRepo } from './calls.js';
 import { createCapturesRepo, type CapturesRepo } from './captures.js';
 import { createJobsRepo, type JobsRepo } from './jobs.js';
@@ -17,6 +18,8 @@ export interface StoreOptions {
   databasePath?: string;
   /** postgres://…: the store lives in that Postgres database instead (several gateways can share it). */
   databaseUrl?: string;
+  /** knex's own warnings (pool errors, deprecations) go here instead of the console */
+  log?: Pick<Logger, 'warn' | 'error' | 'debug'>;
 }
 
 export type Engine = 'sqlite' | 'postgres';
@@ -58,12 +61,13 @@ interface SqliteConnection {
   exec(sql: string, callback: (err: Error | null) => void): void;
 }
 
-function openSqlite(databasePath: string): Knex {
+function openSqlite(databasePath: string, log: StoreOptions['log']): Knex {
   mkdirSync(dirname(databasePath), { recursive: true });
   return knexFactory({
     client: 'sqlite3',
     connection: { filename: databasePath },
     useNullAsDefault: true,
+    log: knexLog(log),
     pool: {
       // One connection: node-sqlite3 serializes on it anyway, and a single writer means a
       // knex transaction can never wait on another connection's lock.
@@ -79,7 +83,18 @@ function openSqlite(databasePath: string): Knex {
 /** Connections per gateway process: live capture, API and up to JOB_CONCURRENCY jobs share them. */
 export const PG_POOL = { min: 0, max: 10 } as const;
 
-function openPostgres(databaseUrl: string): Knex {
+/** knex's logger hooks, routed to pino so they carry the gateway's fields and redaction. */
+function knexLog(log: StoreOptions['log']): Knex.Config['log'] {
+  if (!log) return undefined;
+  return {
+    warn: (message: unknown) => log.warn({ knex: message }, 'database warning'),
+    error: (message: unknown) => log.error({ knex: message }, 'database error'),
+    deprecate: (method: string, alternative: string) => log.warn({ method, alternative }, 'database deprecation'),
+    debug: (message: unknown) => log.debug({ knex: message }, 'database debug'),
+  };
+}
+
+function openPostgres(databaseUrl: string, log: StoreOptions['log']): Knex {
   return knexFactory({
     client: 'pg',
     // Settings in the URL (e.g. ?application_name=, ?sslmode=) win over these defaults.
@@ -87,6 +102,7 @@ function openPostgres(databaseUrl: string): Knex {
     // min 0: idle connections are closed (tarn's 30 s idle timeout), so a quiet gateway holds none.
     pool: { ...PG_POOL },
     acquireConnectionTimeout: 30_000,
+    log: knexLog(log),
   });
 }
 
@@ -115,8 +131,8 @@ async function migrate(knex: Knex, engine: Engine): Promise<void> {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const engine: Engine = opts.databaseUrl !== undefined ? 'postgres' : 'sqlite';
   let knex: Knex;
-  if (opts.databaseUrl !== undefined) knex = openPostgres(opts.databaseUrl);
-  else if (opts.databasePath !== undefined) knex = openSqlite(opts.databasePath);
+  if (opts.databaseUrl !== undefined) knex = openPostgres(opts.databaseUrl, opts.log);
+  else if (opts.databasePath !== undefined) knex = openSqlite(opts.databasePath, opts.log);
   else throw new Error('openStore needs a databasePath (SQLite) or a databaseUrl (Postgres)');
 
   try {
