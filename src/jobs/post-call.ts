@@ -40,8 +40,14 @@ export function createPostCall(o: PostCallOptions): PostCall {
   };
   return {
     callEnded(callSid) {
-      // The sweep asks Twilio's API; other providers' calls (VN…, EL-…) report their recordings
-      // by their own webhooks.
+      // Vonage has no recordings API to sweep: if its recording event never comes, the live
+      // capture is reconciled on its own this long after the call (skipped if it already was).
+      if (callSid.startsWith('VN')) {
+        o.queue.enqueue(RECONCILE_JOB, `reconcile-fallback:${callSid}`, { callSid, fallback: true }, { delayMs: o.sweepAfterS * 1000 })
+          .catch(failed('the reconciliation fallback', callSid));
+        return;
+      }
+      // The sweep asks Twilio's API; ElevenLabs reports its audio by its own webhooks.
       if (!o.cloudEnabled || !callSid.startsWith('CA')) return;
       o.queue.enqueue(SWEEP_JOB, sweepKey(callSid), { callSid }, { delayMs: o.sweepAfterS * 1000 }).catch(failed('the recording sweep', callSid));
     },

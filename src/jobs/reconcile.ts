@@ -75,11 +75,16 @@ export interface ReconcileDeps {
 
 export function reconcileHandler(deps: ReconcileDeps): JobHandler {
   return async ({ job, payload, signal, log }) => {
-    const { callSid } = payload as { callSid: string };
+    const { callSid, fallback } = payload as { callSid: string; fallback?: boolean };
     const { store } = deps;
     const call = await store.calls.get(callSid);
     if (!call) throw permanent('unknown_call', 'no such call in the store');
     const sources = await callSources(store, callSid, deps.cloudEnabled, deps.files.remote);
+    if (fallback) {
+      // Only for a call whose recording never came: anything else has its own trigger.
+      if (await store.reconciliations.get(callSid)) return { skipped: 'already reconciled' };
+      if (sources.waitingFor || (!sources.streamSid && !sources.recordingSid)) return { skipped: sources.waitingFor ? `waiting for the ${sources.waitingFor}` : 'nothing to reconcile' };
+    }
     if (!sources.streamSid && !sources.recordingSid) throw permanent('no_sources', `nothing to reconcile: ${sources.absent.local}; ${sources.absent.cloud}`);
     const recording = sources.recordingSid ? await store.recordings.get(sources.recordingSid) : undefined;
     const local = sources.streamSid ? { streamSid: sources.streamSid, ...localInput(await store.captures.listByStream(sources.streamSid)) } : null;
