@@ -91,8 +91,8 @@ const HEAD_BYTES = 16 * 1024;
 /** Format and length from the header and the bytes present: a live or crashed capture's header
  *  may still claim 0 bytes. Null when the file vanished; null fields when it is not a WAV (an
  *  MP3, a capture just opened). */
-async function audioInfo(files: CallFiles, callSid: string, file: string) {
-  const got = await files.head(callSid, file, HEAD_BYTES);
+async function readAudioInfo(files: CallFiles, callSid: string, file: string, bytes: number) {
+  const got = await files.head(callSid, file, HEAD_BYTES, bytes);
   if (!got) return null;
   const { head, size } = got;
   try {
@@ -105,6 +105,25 @@ async function audioInfo(files: CallFiles, callSid: string, file: string) {
   } catch {
     return { bytes: size, rate: null, channels: null, duration_s: null };
   }
+}
+
+type AudioInfo = NonNullable<Awaited<ReturnType<typeof readAudioInfo>>>;
+/** Headers of files that have stopped changing (same name, same size), so a call page polled
+ *  every few seconds does not re-read every header, a request each with object storage. */
+const infoCache = new Map<string, AudioInfo>();
+const INFO_CACHE_MAX = 2000;
+
+async function audioInfo(files: CallFiles, callSid: string, file: string, bytes: number): Promise<AudioInfo | null> {
+  const key = `${callSid}/${file}:${bytes}`;
+  const hit = infoCache.get(key);
+  if (hit) return hit;
+  const info = await readAudioInfo(files, callSid, file, bytes);
+  // A file still being written (header claims 0) or not parsed yet is read again next time.
+  if (info && info.rate !== null && info.bytes === bytes) {
+    if (infoCache.size >= INFO_CACHE_MAX) infoCache.delete(infoCache.keys().next().value!);
+    infoCache.set(key, info);
+  }
+  return info;
 }
 
 const FINAL_FILE = /^final\.(agent|customer|stereo)\./;
@@ -128,10 +147,10 @@ function classify(call: CallRow, file: string): Omit<ArtifactT, 'rate' | 'channe
 /** Every audio file of the contract present in the call's folder, each with a signed URL. */
 export async function artifactsOf(deps: ViewDeps, call: CallRow): Promise<ArtifactT[]> {
   const out: ArtifactT[] = [];
-  for (const { file } of await deps.files.list(call.callSid)) {
+  for (const { file, bytes } of await deps.files.list(call.callSid)) {
     if (!/\.(wav|mp3)$/.test(file) || !isServable(call.callSid, file)) continue;
     const what = classify(call, file);
-    const info = what && (await audioInfo(deps.files, call.callSid, file));
+    const info = what && (await audioInfo(deps.files, call.callSid, file, bytes));
     if (what && info) out.push({ ...what, ...info, url: deps.signer.url(call.callSid, file) });
   }
   return out.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.file.localeCompare(b.file));

@@ -100,9 +100,10 @@ export class CallFiles {
     return this.store.read(`${callSid}/${file}`, range);
   }
 
-  /** The first bytes of a file (e.g. a WAV header), or null when it is missing. */
-  async head(callSid: string, file: string, bytes: number): Promise<{ head: Buffer; size: number } | null> {
-    const size = await this.store.size(`${callSid}/${file}`);
+  /** The first bytes of a file (e.g. a WAV header), or null when it is missing. `knownSize`
+   *  (from list()) saves asking the store for it. */
+  async head(callSid: string, file: string, bytes: number, knownSize?: number): Promise<{ head: Buffer; size: number } | null> {
+    const size = knownSize ?? (await this.store.size(`${callSid}/${file}`));
     if (size === null) return null;
     if (size === 0) return { head: Buffer.alloc(0), size };
     const got = await this.read(callSid, file, { start: 0, end: Math.min(bytes, size) - 1 });
