@@ -4,7 +4,13 @@
 // the naive way (alawmulaw per frame into a JS Array, wavefile toSampleRate + writeFileSync at
 // stop). Every run is a fresh process pinned to CPU 0; ours and naive alternate in the same run.
 //
-//   npx tsx bench/pipeline.ts [--runs 7] [--naive-runs 5] [--calls 10] [--seconds 60]
+//   npx tsx bench/pipeline.ts [--runs 7] [--naive-runs 5] [--calls 10] [--seconds 60] [--input flat|cons]
+//
+// --input cons (default, the method of every figure in BENCHMARKS.md): the messages as the
+// template literal builds them, rope strings that each variant's JSON.parse first flattens.
+// --input flat: each message copied once into a flat string, as the gateway's parser gets it
+// (`Buffer.toString('utf8')` of a ws frame); experimental: the discarded ropes are garbage in old
+// space, and runs with it were bimodal (a major GC inside the measured window or not).
 import fs from 'node:fs';
 import path from 'node:path';
 import { MAX_FRAME_SAMPLES, type CallSession } from '../src/capture/call-session.js';
@@ -98,8 +104,16 @@ function runParse(input: Interleaved): Timing {
   return { frames: input.messages.length, meanBytes: input.meanBytes, ingestMs: totalMs, stopSyncMs: 0, totalMs };
 }
 
+type InputForm = 'flat' | 'cons';
+
+/** The messages as the parser receives them (see the header). */
+function messagesOf(input: Interleaved, form: InputForm): Interleaved {
+  return form === 'cons' ? input : { ...input, messages: input.messages.map((m) => Buffer.from(m, 'utf8').toString('utf8')) };
+}
+
 async function child(args: string[]): Promise<void> {
   const [variant, calls, seconds] = [args[0] as Variant, Number(args[1]), Number(args[2])];
+  const form = (args[3] ?? 'cons') as InputForm;
   await initResampler();
   const once = async (input: Interleaved) => {
     const dir = tempDir('pipeline');
@@ -112,8 +126,8 @@ async function child(args: string[]): Promise<void> {
       removeDir(dir);
     }
   };
-  await once(interleavedCalls(2, 3)); // warm-up: the same code paths, so the JIT has seen them
-  const input = interleavedCalls(calls, seconds);
+  await once(messagesOf(interleavedCalls(2, 3), form)); // warm-up: the same code paths, so the JIT has seen them
+  const input = messagesOf(interleavedCalls(calls, seconds), form);
   report({ variant, ...(await once(input)) });
 }
 
@@ -122,13 +136,15 @@ async function parent(): Promise<void> {
   const naiveRuns = option('naive-runs', 5);
   const calls = option('calls', 10);
   const seconds = option('seconds', 60);
-  console.log(`pipeline: ${calls} calls x ${seconds} s x 2 tracks, pinned to CPU 0; ${machine()}`);
+  const ai = process.argv.indexOf('--input');
+  const form: InputForm = ai >= 0 && process.argv[ai + 1] === 'flat' ? 'flat' : 'cons';
+  console.log(`pipeline: ${calls} calls x ${seconds} s x 2 tracks, ${form} input strings, pinned to CPU 0; ${machine()}`);
   const results: Record<Variant, Array<RunResult & { disturbed: boolean }>> = { ours: [], naive: [], parse: [], minimal: [] };
   for (let r = 0; r < runs; r++) {
     const order: Variant[] = r % 2 === 0 ? ['ours', 'naive', 'minimal', 'parse'] : ['parse', 'minimal', 'naive', 'ours'];
     for (const v of order) {
       if (v === 'naive' && r >= naiveRuns) continue;
-      const res = await runMeasured<RunResult>('bench/pipeline.ts', ['--child', v, String(calls), String(seconds)], {
+      const res = await runMeasured<RunResult>('bench/pipeline.ts', ['--child', v, String(calls), String(seconds), form], {
         cpu: 0, timeoutMs: 240_000,
       });
       results[v].push(res);
@@ -146,7 +162,8 @@ async function parent(): Promise<void> {
   const stopMs = (v: Variant) => spread(results[v].map((r) => r.totalMs - r.ingestMs));
   const all = Object.values(results).flat();
   const text = [
-    `pipeline: ${calls} calls × ${seconds} s × 2 tracks = ${fmt(frames)} media messages of ${fmt(results.ours[0]?.meanBytes ?? 0)} B mean; `
+    `pipeline: ${calls} calls × ${seconds} s × 2 tracks = ${fmt(frames)} media messages of ${fmt(results.ours[0]?.meanBytes ?? 0)} B mean, `
+      + `${form === 'flat' ? 'flat strings (as Buffer.toString gives the parser)' : 'rope strings (--input cons)'}; `
       + `one fresh process per run pinned to CPU 0 (taskset); ${machine()}.\n`,
     table('Capture pipeline, one core (frames/s: median (min–max, n))', ['Pipeline', 'Frames/s', 'Real-time tracks', 'Stop work, ms', 'vs naive incl. stop'], [
       row('**ours: parse + CallSession.media + close()**', 'ours', total('ours'), stopMs('ours')),

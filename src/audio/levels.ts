@@ -27,18 +27,29 @@ export class LevelMeter {
     return this.#clipped;
   }
 
-  /** Adds `samples[offset, offset + length)`; by default everything from `offset` on. */
-  add(samples: Int16Array, offset = 0, length = samples.length - offset): void {
+  /** Adds `samples[offset, offset + length)`; by default everything from `offset` on. Returns the
+   *  sum of their squares (exact up to 2^23 samples), so a caller needing the block's own level
+   *  does not loop over it again. */
+  add(samples: Int16Array, offset = 0, length = samples.length - offset): number {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0
       || offset + length > samples.length) {
       throw new RangeError(
         `LevelMeter.add: range [${offset}, ${offset + length}) outside ${samples.length} samples`,
       );
     }
+    let squares = 0;
     for (let start = offset; start < offset + length; start += EXACT_BLOCK) {
-      this.#addBlock(samples, start, Math.min(start + EXACT_BLOCK, offset + length));
+      squares += this.#addBlock(samples, start, Math.min(start + EXACT_BLOCK, offset + length));
     }
     this.#samples += length;
+    return squares;
+  }
+
+  /** Adds `count` samples of digital silence: the same state as add() of that many zeros, whose
+   *  blocks leave the sum and its compensation exactly as they are. */
+  addZeros(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`LevelMeter.addZeros: bad count ${count}`);
+    this.#samples += count;
   }
 
   /** Root mean square as a fraction of full scale (0..1); 0 before any sample. */
@@ -47,7 +58,7 @@ export class LevelMeter {
     return Math.sqrt((this.#sum + this.#compensation) / this.#samples) / FULL_SCALE;
   }
 
-  #addBlock(samples: Int16Array, start: number, end: number): void {
+  #addBlock(samples: Int16Array, start: number, end: number): number {
     let block = 0;
     let clipped = 0;
     for (let i = start; i < end; i++) {
@@ -61,5 +72,6 @@ export class LevelMeter {
     if (Math.abs(this.#sum) >= Math.abs(block)) this.#compensation += this.#sum - total + block;
     else this.#compensation += block - total + this.#sum;
     this.#sum = total;
+    return block;
   }
 }

@@ -51,11 +51,9 @@ function scratch(capacity: number): [Int16Array, Int16Array] {
   return s;
 }
 
-function blockRms(pcm: Int16Array): number {
-  if (pcm.length === 0) return 0;
-  let sum = 0;
-  for (const x of pcm) sum += x * x;
-  return Math.sqrt(sum / pcm.length) / 32768;
+/** RMS (0..1 of full scale) of a block from its sum of squares. */
+function blockRms(squares: number, length: number): number {
+  return length === 0 ? 0 : Math.sqrt(squares / length) / 32768;
 }
 
 export class CallSession {
@@ -77,8 +75,9 @@ export class CallSession {
   private lastArrival = Date.now();
   private closing: Promise<SessionSummary> | null = null;
   private readonly closeListeners: Array<(s: SessionSummary) => void> = [];
-  /** RMS (0..1 of full scale) of each track's last committed block, for the live view */
-  private lastRms: Record<Track, number> = { inbound: 0, outbound: 0 };
+  /** length of the block last committed from the rings (0 after silence only); each track's
+   *  RMS over it is worked out from its sum of squares when the live view asks */
+  private lastBlock = 0;
 
   /** Creates the call folder and the five files; throws if this stream was captured before. */
   constructor(o: CallSessionOptions) {
@@ -145,9 +144,9 @@ export class CallSession {
       const a = this.recorders.inbound.commit(ringEnd, left);
       const b = this.recorders.outbound.commit(ringEnd, right);
       this.stereo.writeStereo(a, b, a.length);
-      this.lastRms = { inbound: blockRms(a), outbound: blockRms(b) };
+      this.lastBlock = a.length;
     } else if (to > this.committed) {
-      this.lastRms = { inbound: 0, outbound: 0 };
+      this.lastBlock = 0;
     }
     if (to > this.committed) {
       const n = to - this.committed;
@@ -169,7 +168,8 @@ export class CallSession {
 
   /** Each track's current level and how much of the call is committed, for the live view. */
   levels(): { rms: Record<Track, number>; durationS: number } {
-    return { rms: { ...this.lastRms }, durationS: this.committed / (SAMPLES_PER_MS * 1000) };
+    const rms = (t: Track) => blockRms(this.recorders[t].lastSquares, this.lastBlock);
+    return { rms: { inbound: rms('inbound'), outbound: rms('outbound') }, durationS: this.committed / (SAMPLES_PER_MS * 1000) };
   }
 
   /** Each track's counters so far and the audio bytes in the files (written or buffered), for

@@ -56,6 +56,9 @@ export class TrackRecorder {
   /** positions of the last late frames, so a duplicate of a late frame is not counted twice */
   private readonly recentLate: number[] = new Array<number>(16).fill(-1);
   private recentLateNext = 0;
+  private readonly onGap = (start: number, end: number): void => this.addGap(start, end);
+  /** sum of squares of the block last committed (its RMS is the live level) */
+  lastSquares = 0;
 
   constructor(readonly track: Track, readonly files: TrackFiles, capacity: number, private readonly listener?: AudioListener) {
     this.buffer = new JitterBuffer(capacity);
@@ -96,13 +99,13 @@ export class TrackRecorder {
     return total;
   }
 
-  /** Commits [committed, to) from the ring into `scratch`, writes both rates, returns the PCM. */
+  /** Commits [committed, to) from the ring, writes both rates, returns the PCM: a view of the
+   *  ring or of `scratch`, valid until the next place(). */
   commit(to: number, scratch: Int16Array): Int16Array {
-    const n = this.buffer.commit(to, scratch, (s, e) => this.addGap(s, e));
-    const pcm = scratch.subarray(0, n);
+    const pcm = this.buffer.commitView(to, scratch, this.onGap);
     this.files.pcm8k.write(pcm);
     this.write16k(this.resampler.process(pcm));
-    this.level.add(pcm);
+    this.lastSquares = this.level.add(pcm);
     return pcm;
   }
 
@@ -119,7 +122,7 @@ export class TrackRecorder {
     for (let left = 2 * (n - settle); this.listener && left > 0; left -= ZEROS_16K.length) {
       this.listener(this.track, ZEROS_16K.subarray(0, Math.min(left, ZEROS_16K.length)));
     }
-    for (let left = n; left > 0; left -= ZEROS.length) this.level.add(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+    this.level.addZeros(n);
   }
 
   private write16k(samples: Int16Array): void {
