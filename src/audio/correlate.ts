@@ -46,15 +46,18 @@ const GAIN_MIN_LEVEL = 32;
  */
 export class EnvelopeBuilder {
   readonly #hop: number;
-  #out = new Float32Array(1024);
+  #out: Float32Array;
   #frames = 0;
   #fill = 0;
   #sumSq = 0;
   #nonZero = false;
 
-  constructor(hop = ENVELOPE_HOP) {
+  /** `expectedFrames`: the envelope's length when known (a file's frames / hop), so it is
+   *  allocated once at its final size instead of grown by doubling. */
+  constructor(hop = ENVELOPE_HOP, expectedFrames = 1024) {
     if (!Number.isInteger(hop) || hop < 1) throw new RangeError(`EnvelopeBuilder: bad hop ${hop}`);
     this.#hop = hop;
+    this.#out = new Float32Array(Math.max(1, Math.ceil(expectedFrames)));
   }
 
   get frames(): number {
@@ -82,6 +85,14 @@ export class EnvelopeBuilder {
   /** The envelope so far (a copy; the builder can go on). */
   finish(): Float32Array {
     return this.#out.slice(0, this.#frames);
+  }
+
+  /** The envelope without a copy; the builder is done (for whole files, with expectedFrames). */
+  take(): Float32Array {
+    const out = this.#out.subarray(0, this.#frames);
+    this.#out = new Float32Array(1);
+    this.#frames = 0;
+    return out;
   }
 
   #emit(): void {

@@ -52,13 +52,13 @@ export interface Analysis {
 
 /** One streaming pass over a file: the envelope of each channel. */
 export function envelopes(reader: AudioReader): Float32Array[] {
-  const builders = Array.from({ length: reader.format.channels }, () => new EnvelopeBuilder(ENVELOPE_HOP));
+  const builders = Array.from({ length: reader.format.channels }, () => new EnvelopeBuilder(ENVELOPE_HOP, reader.frames / ENVELOPE_HOP));
   const buf = new Int16Array(CHUNK);
   for (let at = 0; at < reader.frames; at += CHUNK) {
     const n = Math.min(CHUNK, reader.frames - at);
     builders.forEach((b, ch) => b.push(reader.readChannel(ch, at, n, buf).subarray(0, n)));
   }
-  return builders.map((b) => b.finish());
+  return builders.map((b) => b.take());
 }
 
 function map(localEnv: Record<Track, Float32Array>, cloudEnv: Float32Array[], present: readonly Track[]): Mapping & { coarse: Record<Track, number[]> } {

@@ -8,8 +8,14 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
 const BOOTSTRAP = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); });`;
 
+/** The work streams files in windows and keeps only envelopes, so its live memory is small; a
+ *  small young generation keeps V8 from holding tens of MiB of garbage between scavenges (the
+ *  default lets it grow to 16 MiB semi-spaces), at no measurable cost in speed. */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 const startWorker = (workerData: unknown) =>
-  FROM_SOURCE ? new Worker(BOOTSTRAP, { eval: true, workerData }) : new Worker(WORKER, { workerData });
+  FROM_SOURCE ? new Worker(BOOTSTRAP, { eval: true, workerData, resourceLimits: RESOURCE_LIMITS })
+    : new Worker(WORKER, { workerData, resourceLimits: RESOURCE_LIMITS });
 
 type Reply = { ok: true; report: ReconcileReport } | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
