@@ -2,6 +2,7 @@
 // conversations/{id}/audio with `xi-api-key`. Only the configured host is contacted: a redirect
 // to another host is refused, never followed with (or without) the key.
 import { permanent, retryable } from '../jobs/errors.js';
+import { fetchHeaders } from '../jobs/fetch-headers.js';
 import { audioApiPath } from './elevenlabs-audio.js';
 
 export interface ElevenLabsApiOptions {
@@ -63,24 +64,7 @@ export class ElevenLabsApi {
   private async get(path: string, signal: AbortSignal): Promise<{ res: Response; ac: AbortController }> {
     let url = new URL(path, this.base);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const ac = new AbortController();
-      const onAbort = () => ac.abort(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, this.o.timeoutMs);
-      let res: Response;
-      try {
-        res = await fetch(url, { headers: { 'xi-api-key': this.o.apiKey, 'user-agent': 'callvault' }, redirect: 'manual', signal: ac.signal });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const code = timedOut ? 'timeout' : 'network';
-        throw retryable(code, `ElevenLabs request failed (${code}): ${(err as Error).message}`, err);
-      } finally {
-        clearTimeout(timer);
-      }
+      const { res, controller: ac } = await fetchHeaders(url, { headers: { 'xi-api-key': this.o.apiKey, 'user-agent': 'callvault' }, redirect: 'manual' }, { timeoutMs: this.o.timeoutMs, signal, service: 'ElevenLabs' });
       const location = res.headers.get('location');
       if (res.status < 300 || res.status >= 400 || !location) return { res, ac };
       await res.body?.cancel();

@@ -3,6 +3,7 @@
 // to VONAGE_API_BASE_URL itself, redirects included, so a webhook naming another host can never
 // make the gateway send its JWT there.
 import { JobError, permanent, retryable } from '../jobs/errors.js';
+import { fetchHeaders } from '../jobs/fetch-headers.js';
 import { saveBody } from '../jobs/save-body.js';
 import { applicationToken, type VonageAppCredentials } from './vonage-jwt.js';
 
@@ -108,34 +109,13 @@ export class VonageRest {
       if (!this.isAllowed(url)) throw permanent('disallowed_host', `Vonage redirected to ${url.host}, which is not a Vonage host; not followed`);
       const headers: Record<string, string> = { 'user-agent': 'callvault', authorization: `Bearer ${applicationToken(credentials)}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await this.fetchWithTimeout(url, { method, headers, body, redirect: 'manual' }, signal);
+      const { res } = await fetchHeaders(url, { method, headers, body, redirect: 'manual' }, { timeoutMs: this.o.timeoutMs, signal, service: 'Vonage' });
       const location = res.headers.get('location');
       if (res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
       url = new URL(location, url);
     }
     throw retryable('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`);
-  }
-
-  private async fetchWithTimeout(url: URL, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const ac = new AbortController();
-    const onAbort = () => ac.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, this.o.timeoutMs);
-    try {
-      return await fetch(url, { ...init, signal: ac.signal });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      const code = timedOut ? 'timeout' : 'network';
-      throw retryable(code, `Vonage request failed (${code}): ${(err as Error).message}`, err);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
   }
 
   /** A small body as text, read through a stream so a stalled one is cut off after timeoutMs. */

@@ -2,6 +2,7 @@
 // goes to TWILIO_API_BASE_URL + a recording path (never to a host a callback names), with Basic
 // auth; redirects are followed, sending credentials only to the API host.
 import { JobError, permanent, retryable } from '../jobs/errors.js';
+import { fetchHeaders } from '../jobs/fetch-headers.js';
 import { saveBody } from '../jobs/save-body.js';
 
 export interface TwilioCredentials {
@@ -199,26 +200,8 @@ export class TwilioRest {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'callvault', ...extraHeaders };
       if (url.origin === this.base.origin) headers.authorization = this.authorization;
-      const ac = new AbortController();
-      const onAbort = () => ac.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, this.o.timeoutMs);
-      let res: Response;
-      try {
-        res = await fetch(url, { method, headers, redirect: 'manual', signal: ac.signal });
-      } catch (err) {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) throw err;
-        const code = timedOut ? 'timeout' : 'network';
-        throw retryable(code, `Twilio request failed (${code}): ${(err as Error).message}`, err);
-      } finally {
-        clearTimeout(timer);
-      }
-      this.controllers.set(res, ac);
+      const { res, controller } = await fetchHeaders(url, { method, headers, redirect: 'manual' }, { timeoutMs: this.o.timeoutMs, signal, service: 'Twilio' });
+      this.controllers.set(res, controller);
       const location = res.headers.get('location');
       if (res.status < 300 || res.status >= 400 || !location) return res;
       await res.body?.cancel();
