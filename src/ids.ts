@@ -35,6 +35,11 @@ export function uuidHex(uuid: string): string | null {
   return /^[0-9a-f]{32}$/.test(hex) ? hex : null;
 }
 
+/** Which provider a call id belongs to, from its shape alone (no store lookup). */
+export function providerOfCallId(callSid: string): Provider {
+  return callSid.startsWith('VN') ? 'vonage' : callSid.startsWith('EL-') ? 'elevenlabs' : 'twilio';
+}
+
 export const newVonageCallId = () => `VN${randomBytes(16).toString('hex')}`;
 export const newVonageStreamId = () => `VS${randomBytes(16).toString('hex')}`;
 /** Calls first seen in a provider webhook get an id derived from the provider's, so two

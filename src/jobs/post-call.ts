@@ -1,6 +1,7 @@
 // What happens after a call: the jobs each finished stream or recording sets off. Routes, the
 // capture registry and other jobs call these; the work itself runs in durable jobs.
 import type { Logger } from 'pino';
+import { providerOfCallId } from '../ids.js';
 import type { Store } from '../store/db.js';
 import type { JobQueue } from './queue.js';
 import { RECONCILE_JOB, callSources, reconcileKey } from './reconcile.js';
@@ -42,13 +43,14 @@ export function createPostCall(o: PostCallOptions): PostCall {
     callEnded(callSid) {
       // Vonage has no recordings API to sweep: if its recording event never comes, the live
       // capture is reconciled on its own this long after the call (skipped if it already was).
-      if (callSid.startsWith('VN')) {
+      const provider = providerOfCallId(callSid);
+      if (provider === 'vonage') {
         o.queue.enqueue(RECONCILE_JOB, `reconcile-fallback:${callSid}`, { callSid, fallback: true }, { delayMs: o.sweepAfterS * 1000 })
           .catch(failed('the reconciliation fallback', callSid));
         return;
       }
       // The sweep asks Twilio's API; ElevenLabs reports its audio by its own webhooks.
-      if (!o.cloudEnabled || !callSid.startsWith('CA')) return;
+      if (!o.cloudEnabled || provider !== 'twilio') return;
       o.queue.enqueue(SWEEP_JOB, sweepKey(callSid), { callSid }, { delayMs: o.sweepAfterS * 1000 }).catch(failed('the recording sweep', callSid));
     },
     captureFinished(callSid) {

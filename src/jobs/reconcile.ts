@@ -2,6 +2,7 @@
 // a worker thread, and keeps the report. It runs once both sources are present, or once one is
 // known to be absent; a later source (a cloud copy that arrives after all) runs it again.
 import path from 'node:path';
+import { providerOfCallId } from '../ids.js';
 import type { CaptureRow } from '../store/captures.js';
 import type { CallFiles } from '../storage/call-files.js';
 import type { Store } from '../store/db.js';
@@ -39,7 +40,7 @@ export async function callSources(store: Store, callSid: string, cloudEnabled: b
   if (!ready) {
     const failed = recordings.find((r) => r.state === 'failed' || r.state === 'absent');
     // Vonage records through its NCCO whatever CLOUD_RECORDING (Twilio's) says.
-    const vonage = callSid.startsWith('VN');
+    const vonage = providerOfCallId(callSid) === 'vonage';
     absent.cloud = failed ? `${failed.state}: ${failed.failureReason ?? failed.failureCode ?? 'unknown'}`
       : vonage ? 'Vonage sent no recording event'
       : !cloudEnabled ? 'cloud recording is turned off (CLOUD_RECORDING=false)' : 'Twilio reported no recording';
